@@ -1,0 +1,84 @@
+"""The ported musicnn weights against the ORIGINAL TF1 graphs of the musicnn 0.1.0 wheel.
+
+The wheel is fetched from PyPI with pip (cached in MUSICZOO_CACHE or
+~/.cache/musiczoo); these tests run in CI on every submission.
+"""
+
+import librosa
+import numpy as np
+import pytest
+
+import zoo
+from conftest import EXAMPLE, synth
+from zoo import original
+
+PORTS = {"MTT_musicnn": ("timbral_temporal", "mtt"), "MSD_musicnn": ("timbral_temporal", "msd"),
+         "MTT_vgg": ("vgg", "mtt"), "MSD_vgg": ("vgg", "msd")}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def example_16k():
+    return librosa.load(EXAMPLE, sr=16000)[0]
+
+
+@pytest.fixture(scope="module")
+def patches(example_16k):
+    """At least 32 log-mel patches: the bundled clip plus synthesized signals."""
+    sources = [synth(kind, 12.0, seed=3) for kind in ("noise", "sweep", "chords", "clicks")]
+    sources.append(0.05 * synth("noise", 12.0, seed=9) + synth("chords", 12.0))
+    real = original.original_patches(original.librosa_logmel(example_16k), hop_frames=93)
+    synthesized = [original.original_patches(original.librosa_logmel(y)) for y in sources]
+    result = np.concatenate([real, *synthesized])
+    assert len(result) >= 32
+    return result
+
+
+@pytest.mark.parametrize("checkpoint", list(PORTS))
+def test_model_parity_same_logmel(checkpoint, patches, report):
+    name, tag = PORTS[checkpoint]
+    ours = zoo.load(name, weights=tag, include_frontend=False).predict(patches, verbose=0)
+    reference = original.OriginalGraph(checkpoint)(patches)
+    difference = float(np.abs(ours - reference).max())
+    report(f"{checkpoint} vs zoo {name}/{tag}: max |diff| {difference:.2e} over {len(patches)} patches (bar 1e-5)")
+    assert difference < 1e-5
+
+
+@pytest.mark.parametrize("checkpoint", list(PORTS))
+def test_end_to_end_parity_on_the_bundled_clip(checkpoint, example_16k, report):
+    name, tag = PORTS[checkpoint]
+    reference = original.OriginalGraph(checkpoint)(original.original_patches(original.librosa_logmel(example_16k)))
+    ours = zoo.tag(example_16k, model=name, weights=tag, sample_rate=16000, hop_seconds=3.0, last_patch="drop")
+    assert ours.probabilities.shape == reference.shape
+    difference = float(np.abs(ours.probabilities - reference).max())
+    top3_ours = list(np.argsort(-ours.clip_probabilities)[:3])
+    top3_reference = list(np.argsort(-reference.mean(axis=0))[:3])
+    report(f"{checkpoint} waveform -> tags: max per-patch |diff| {difference:.2e} (bar 0.01); "
+           f"top-3 {[ours.tags[i] for i in top3_ours]}")
+    assert difference < 0.01
+    assert top3_ours == top3_reference
+
+
+def test_original_graph_runs_as_reference_not_our_reading():
+    graph = original.OriginalGraph("MTT_musicnn")
+    ops = {node.op for node in graph.graph.as_graph_def().node}
+    assert {"FusedBatchNorm", "Conv2D", "Sigmoid"} <= ops  # the imported TF1 graph itself
+
+
+def test_tag_lists_equal_the_original_configuration():
+    lists = original.tag_lists()
+    assert zoo.card("timbral_temporal", "mtt")["tags"] == lists["mtt"]
+    assert zoo.card("vgg", "msd")["tags"] == lists["msd"]
+
+
+def test_msd_card():
+    info = zoo.card("timbral_temporal", weights="msd")
+    assert info["tags"][:3] == ["rock", "pop", "alternative"] and len(info["tags"]) == 50
+    assert info["metrics"]["roc_auc"] == 0.8802
+    assert info["metrics"]["pr_auc"] == 0.2891
+    assert "test set" in info["metrics"]["protocol"]
+    assert info["license"]["name"] == "ISC"
+    assert info["source"]["package"] == "musicnn" and info["source"]["version"] == "0.1.0"
+    assert info["source"]["checkpoint"] == "MSD_musicnn"
+    assert len(info["sha256"]) == 64

@@ -1,0 +1,157 @@
+"""The `musiczoo` command: list, tag, features (also `python -m zoo`)."""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from zoo.audio import EXTENSIONS
+from zoo.errors import ZooError
+
+
+def _files(paths):
+    """Expands files and folders (recursively, audio extensions only) in the order given."""
+    found = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS))
+        else:
+            found.append(path)
+    return found
+
+
+def _progress(items, description):
+    """A tqdm progress bar on stderr when there is more than one item."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=description, unit="file", file=sys.stderr, disable=len(items) < 2)
+
+
+def cmd_list(args):
+    from zoo.registry import card, list_models
+
+    rows = [("name", "parameters", "weights", "tags", "description")]
+    for name in list_models():
+        info = card(name, weights=None)
+        params = info["params"]
+        weights = ", ".join(info["available_weights"]) or "none yet"
+        tags = ", ".join(str(len(card(name, tag)["tags"])) for tag in info["available_weights"]) or "-"
+        rows.append((name, f"{params:,}", weights, tags, info["description"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+def _text_line(path, result, top):
+    tags = ", ".join(f"{name} {p:.2f}" for name, p in result.top(top))
+    return f"{path}\t{tags}"
+
+
+def cmd_tag(args):
+    from zoo.features import tag
+    from zoo.plots import plot_taggram
+
+    files = _files(args.files)
+    if not files:
+        print("musiczoo tag: no audio files found in the paths given", file=sys.stderr)
+        return 1
+    failed = 0
+    writer = csv.writer(sys.stdout) if args.format == "csv" else None
+    header_written = False
+    for path in _progress(files, "tagging"):
+        try:
+            result = tag(path, model=args.model, weights=args.weights, hop_seconds=args.hop,
+                         last_patch=args.last_patch)
+            if args.plot:
+                plot_taggram(result, Path(args.plot) / f"{path.stem}.png", title=str(path))
+        except ZooError as error:
+            failed += 1
+            message = str(error) if str(path) in str(error) else f"{path}: {error}"
+            print(f"error: {message}", file=sys.stderr)
+            if args.format == "json":
+                print(json.dumps({"file": str(path), "error": message}), flush=True)
+            continue
+        if args.format == "json":
+            record = {"file": str(path), "model": result.model, "weights": result.weights,
+                      "duration": round(result.duration, 3),
+                      "tags": {t: round(float(p), 6) for t, p in zip(result.tags, result.clip_probabilities)}}
+            print(json.dumps(record), flush=True)
+        elif args.format == "csv":
+            if not header_written:
+                writer.writerow(["file", *result.tags])
+                header_written = True
+            writer.writerow([str(path), *(f"{p:.6f}" for p in result.clip_probabilities)])
+        else:
+            print(_text_line(path, result, args.top), flush=True)
+    return 1 if failed else 0
+
+
+def cmd_features(args):
+    import numpy as np
+
+    from zoo.atomic import atomic_path
+    from zoo.features import extract
+
+    files = _files(args.files)
+    failed = 0
+    for path in _progress(files, "extracting"):
+        try:
+            result = extract(path, model=args.model, weights=args.weights, layers=args.layer or None,
+                             hop_seconds=args.hop, last_patch=args.last_patch)
+        except ZooError as error:
+            failed += 1
+            print(f"error: {error if str(path) in str(error) else f'{path}: {error}'}", file=sys.stderr)
+            continue
+        arrays = dict(result.layers)
+        arrays.update({f"{name}_times": times for name, times in result.times.items()})
+        with atomic_path(Path(args.out) / f"{path.stem}.npz") as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+    return 1 if failed else 0
+
+
+def _add_model_arguments(parser):
+    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
+    parser.add_argument("--model", default="timbral_temporal", help="catalog name (default: timbral_temporal)")
+    parser.add_argument("--weights", default="mtt", help="weight tag: mtt or msd (default: mtt)")
+    parser.add_argument("--hop", type=float, default=3.0, help="seconds between patch starts (default: 3)")
+    parser.add_argument("--last-patch", choices=("repeat", "drop"), default="repeat",
+                        help="pad the final partial patch (repeat) or discard it (drop)")
+
+
+def parser():
+    """The argument parser of `musiczoo`."""
+    main = argparse.ArgumentParser(prog="musiczoo", description="Musically motivated neural networks for music audio.")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="print the model catalog").set_defaults(run=cmd_list)
+
+    tag_parser = commands.add_parser("tag", help="tag audio files")
+    _add_model_arguments(tag_parser)
+    tag_parser.add_argument("--top", type=int, default=5, help="tags shown per file in text format (default: 5)")
+    tag_parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    tag_parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR")
+    tag_parser.set_defaults(run=cmd_tag)
+
+    features_parser = commands.add_parser("features", help="extract named intermediate features")
+    _add_model_arguments(features_parser)
+    features_parser.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable)")
+    features_parser.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file")
+    features_parser.set_defaults(run=cmd_features)
+    return main
+
+
+def main(argv=None):
+    """Entry point of the `musiczoo` console script."""
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ZooError as error:
+        print(f"musiczoo: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
