@@ -5,7 +5,8 @@ import pytest
 
 import zoo
 from conftest import synth
-from zoo import ZooError, features, patching
+from zoo import ZooError, frontend, patching
+from zoo.streaming import LogmelStream
 
 
 def test_tag_the_bundled_clip(example_path):
@@ -48,12 +49,28 @@ def test_cut_repeats_frames_of_a_partial_patch():
     np.testing.assert_array_equal(patch[4:8], logmel[6:])
 
 
-def test_chunked_logmel_equals_one_pass():
-    y = synth("sweep", 20.0) + synth("noise", 20.0)
-    whole = features.logmel_sequence(y, chunk_frames=10_000)
-    chunked = features.logmel_sequence(y, chunk_frames=7)
-    assert whole.shape == (1 + len(y) // 256, 96)
-    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+def streamed_logmel(y, block, chunk_frames=4096):
+    stream = LogmelStream(chunk_frames)
+    parts = [stream.push(y[i:i + block]) for i in range(0, len(y), block)]
+    return np.concatenate(parts + [stream.finish()])
+
+
+def one_pass_logmel(y):
+    """The front end on the whole signal: reflect padding (numpy mirrors repeatedly for tiny signals)."""
+    padded = np.pad(y, 256, mode="reflect")
+    return frontend.build_frontend(center=False).predict(padded[None], verbose=0)[0]
+
+
+@pytest.mark.parametrize("length", [100, 256, 257, 600, 48_000, 48_123])
+def test_streamed_logmel_equals_one_pass_over_the_whole_signal(length):
+    y = (synth("sweep", 4.0) + synth("noise", 4.0))[:length]
+    whole = one_pass_logmel(y)
+    if length > 256:  # the on-graph centring layer gives the same frames
+        np.testing.assert_array_equal(whole, frontend.build_frontend().predict(y[None], verbose=0)[0])
+    for block, chunk in [(len(y), 4096), (1000, 3), (257, 1), (3, 4096)]:
+        streamed = streamed_logmel(y, block, chunk)
+        assert streamed.shape == (1 + length // 256, 96)
+        np.testing.assert_allclose(streamed, whole, atol=1e-5)
 
 
 def test_every_patch_has_its_own_features():

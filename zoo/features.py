@@ -1,8 +1,8 @@
 """Taggrams and named intermediate features of recordings of any length.
 
-The log-mel front end runs once per recording, in chunks of frames whose
-borders are computed from the real neighbouring samples, then the network
-runs on the patches cut from that sequence.
+Recordings stream through `zoo.streaming`: the log-mel front end runs once
+per recording, block by block, and the network runs on the patches cut from
+that frame sequence, so memory stays bounded whatever the length.
 """
 
 from dataclasses import dataclass
@@ -16,11 +16,11 @@ import tensorflow as tf
 from zoo import audio as audio_io
 from zoo import patching
 from zoo.errors import ZooError
-from zoo.frontend import HOP_LENGTH, N_FFT, N_MELS, build_frontend, frames_in
+from zoo.frontend import N_MELS, frames_in
 from zoo.registry import card, load
+from zoo.streaming import LogmelStream, PatchStream
 
 PATCH_SECONDS = 3.0
-CHUNK_FRAMES = 4096
 BATCH_SIZE = 32
 
 
@@ -76,49 +76,15 @@ class Features:
         return self.layers[name]
 
 
-def _waveform(audio, sample_rate):
-    """16 kHz mono float32 waveform and duration of a path or array."""
+def _source(audio, sample_rate):
+    """An AudioSource for a path or an array."""
     if isinstance(audio, (str, Path)):
         if sample_rate is not None:
             raise ZooError("sample_rate= is for arrays; a file's own rate is read from the file")
-        return audio_io.load(audio)
+        return audio_io.open_file(audio)
     if sample_rate is None:
         raise ZooError("pass sample_rate= with an audio array (the rate it was recorded at)")
-    data = np.asarray(audio)
-    if data.ndim == 2 and data.shape[0] < data.shape[1] and data.shape[0] <= 8:
-        data = data.T  # [channels, samples] -> [samples, channels]
-    waveform = audio_io.to_mono_16k(data, sample_rate, "audio array")
-    return waveform, data.shape[0] / sample_rate
-
-
-@lru_cache(maxsize=1)
-def _frontend_function():
-    model = build_frontend(center=False)
-    return tf.function(model, input_signature=[tf.TensorSpec([None, None], tf.float32)], reduce_retracing=True)
-
-
-def logmel_sequence(waveform, chunk_frames=CHUNK_FRAMES):
-    """Log-mel of a whole recording, computed in chunks of frames.
-
-    Every frame is computed from the same samples whatever the chunk size
-    (reflect padding only at the recording's two ends).
-
-    Args:
-        waveform: float32 `[samples]` at 16 kHz.
-        chunk_frames: frames computed per front-end call.
-
-    Returns:
-        `[1 + samples // 256, 96]` float32.
-    """
-    padded = np.pad(np.asarray(waveform, dtype=np.float32), N_FFT // 2, mode="reflect")
-    n_frames = 1 + len(waveform) // HOP_LENGTH
-    out = np.empty((n_frames, N_MELS), dtype=np.float32)
-    fn = _frontend_function()
-    for start in range(0, n_frames, chunk_frames):
-        stop = min(start + chunk_frames, n_frames)
-        piece = padded[start * HOP_LENGTH:(stop - 1) * HOP_LENGTH + N_FFT]
-        out[start:stop] = fn(piece[None])[0].numpy()
-    return out
+    return audio_io.from_array(audio, sample_rate)
 
 
 @lru_cache(maxsize=8)
@@ -131,26 +97,42 @@ def _network(model, weights, outputs=None):
     return tf.function(lambda x: net(x, training=False), input_signature=[spec])
 
 
-def _run(function, patches, batch_size):
-    """Runs a network function over patches in batches; returns a list of arrays per output."""
-    results = []
-    for start in range(0, len(patches), batch_size):
-        out = function(patches[start:start + batch_size])
-        out = out if isinstance(out, (list, tuple)) else [out]
-        results.append([o.numpy() for o in out])
-    return [np.concatenate(parts) for parts in zip(*results)]
+def _patches(source, hop_seconds, last_patch, chunk_seconds, counter):
+    """Yields (start frame, patch) over a streamed recording; sets counter["frames"] at the end."""
+    logmel = LogmelStream()
+    patcher = PatchStream(frames_in(PATCH_SECONDS), patching.hop_frames(hop_seconds), last_patch)
+    for block in source.blocks(chunk_seconds):
+        yield from patcher.push(logmel.push(block))
+    yield from patcher.push(logmel.finish())
+    counter["frames"] = logmel.frames
+    yield from patcher.finish(logmel.frames)
 
 
-def _patches(waveform, hop_seconds, last_patch):
-    """Patches `[n, 187, 96]`, their start frames `[n]` and the recording's frame count."""
-    logmel = logmel_sequence(waveform)
-    patch_frames = frames_in(PATCH_SECONDS)
-    starts = patching.patch_starts(len(logmel), patch_frames, patching.hop_frames(hop_seconds), last_patch)
-    return patching.cut(logmel, starts, patch_frames), np.asarray(starts), len(logmel)
+def _run(function, source, hop_seconds, last_patch, batch_size, chunk_seconds):
+    """Runs a network over every patch of a recording, `batch_size` patches at a time.
+
+    Returns:
+        (one array per network output `[patches, ...]`, patch start frames, frames in the recording).
+    """
+    counter, starts, results, batch = {}, [], [], []
+
+    def flush():
+        out = function(np.stack(batch))
+        results.append([o.numpy() for o in (out if isinstance(out, (list, tuple)) else [out])])
+        batch.clear()
+
+    for start, patch in _patches(source, hop_seconds, last_patch, chunk_seconds, counter):
+        starts.append(start)
+        batch.append(patch)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    return [np.concatenate(parts) for parts in zip(*results)], np.asarray(starts), counter["frames"]
 
 
 def tag(audio, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_patch="repeat", *,
-        sample_rate=None, batch_size=BATCH_SIZE):
+        sample_rate=None, batch_size=BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
     """Tags a recording patch by patch.
 
     Args:
@@ -161,19 +143,21 @@ def tag(audio, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_pa
         last_patch: "repeat" (pad the final partial patch) or "drop".
         sample_rate: the array's rate (required for arrays).
         batch_size: patches per forward pass.
+        chunk_seconds: audio decoded and transformed at a time (bounds memory;
+            results do not depend on it).
 
     Returns:
         Taggram with `probabilities [patches, tags]` and their mean.
     """
-    waveform, duration = _waveform(audio, sample_rate)
-    patches, starts, _ = _patches(waveform, hop_seconds, last_patch)
-    (probabilities,) = _run(_network(model, weights), patches, batch_size)
+    source = _source(audio, sample_rate)
+    (probabilities,), starts, _ = _run(_network(model, weights), source, hop_seconds, last_patch, batch_size,
+                                       chunk_seconds)
     return Taggram(
         tags=card(model, weights)["tags"],
         times=patching.frame_seconds(starts),
         probabilities=probabilities,
         clip_probabilities=probabilities.mean(axis=0),
-        duration=float(duration),
+        duration=float(source.duration),
         model=model,
         weights=weights,
     )
@@ -204,11 +188,11 @@ def _frame_rows(values, starts, stride, hop, n_frames):
 
 
 def extract(audio, model="timbral_temporal", weights="mtt", layers=None, hop_seconds=3.0, last_patch="repeat", *,
-            sample_rate=None, batch_size=BATCH_SIZE):
+            sample_rate=None, batch_size=BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
     """Named intermediate features of a recording.
 
     Args:
-        audio, model, weights, hop_seconds, last_patch, sample_rate, batch_size: as in `tag`.
+        audio, model, weights, hop_seconds, last_patch, sample_rate, batch_size, chunk_seconds: as in `tag`.
         layers: layer names (default: every feature layer of the model's card).
 
     Returns:
@@ -220,9 +204,9 @@ def extract(audio, model="timbral_temporal", weights="mtt", layers=None, hop_sec
     unknown = [name for name in layers if name not in info["feature_layers"]]
     if unknown:
         raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info['feature_layers'])}")
-    waveform, duration = _waveform(audio, sample_rate)
-    patches, starts, n_frames = _patches(waveform, hop_seconds, last_patch)
-    values = _run(_network(model, weights, tuple(layers)), patches, batch_size)
+    source = _source(audio, sample_rate)
+    values, starts, n_frames = _run(_network(model, weights, tuple(layers)), source, hop_seconds, last_patch,
+                                    batch_size, chunk_seconds)
     hop = patching.hop_frames(hop_seconds)
     arrays, times = {}, {}
     for name, value in zip(layers, values):
@@ -231,4 +215,4 @@ def extract(audio, model="timbral_temporal", weights="mtt", layers=None, hop_sec
             times[name] = patching.frame_seconds(frames)
         else:
             arrays[name], times[name] = value, patching.frame_seconds(starts)
-    return Features(arrays, times, float(duration), model, weights, patching.frame_seconds(starts))
+    return Features(arrays, times, float(source.duration), model, weights, patching.frame_seconds(starts))
