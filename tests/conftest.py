@@ -42,12 +42,17 @@ def example_path():
 
 @pytest.fixture
 def write_audio(tmp_path):
-    """Writes audio to a file in tmp_path: write_audio(name, data, sample_rate, format=None, subtype=None)."""
+    """Writes audio to a file in tmp_path: write_audio(name, data, sample_rate, format=None, subtype=None).
+
+    Lossy formats (OGG/Vorbis, MP3) are encoded at the encoder's best quality, as collections usually are.
+    """
 
     def write(name, data, sample_rate, format=None, subtype=None):
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        soundfile.write(path, data, sample_rate, format=format, subtype=subtype)
+        lossy = subtype in ("VORBIS", "MPEG_LAYER_III")
+        soundfile.write(path, data, sample_rate, format=format, subtype=subtype,
+                        **({"compression_level": 0.0} if lossy else {}))
         return path
 
     return write

@@ -19,7 +19,7 @@ import soxr
 from zoo.errors import ZooError
 from zoo.frontend import SAMPLE_RATE
 
-EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au")
+EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".m4a", ".aac", ".wma")
 BLOCK_SECONDS = 60.0
 
 
@@ -150,11 +150,14 @@ def _tensorflow_io_source(path):
 
 
 def _librosa_source(path):
+    import warnings
+
     import librosa
 
-    data, rate = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
-    data = np.atleast_2d(data).T
-    return from_array(data, rate, str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # librosa deprecates its audioread path; it is our last resort
+        data, rate = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
+    return from_array(np.atleast_2d(data).T, rate, str(path))
 
 
 def open_file(path):
@@ -177,16 +180,21 @@ def open_file(path):
     _check_container(path)
     try:
         return _soundfile_source(path)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        first_reason = str(error).split(": ", 1)[-1]
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        pass
+    hint = ""
     for fallback in (_tensorflow_io_source, _librosa_source):
         try:
             return fallback(path)
         except ZooError:
             raise
-        except Exception:  # noqa: BLE001 - each decoder fails in its own way; the first reason is reported
-            continue
-    raise ZooError(f"{path}: not a readable audio file ({first_reason})")
+        except Exception as error:  # noqa: BLE001 - each decoder fails in its own way
+            if type(error).__name__ == "NoBackendError":
+                hint = "; for other formats install ffmpeg, which audioread uses"
+    raise ZooError(
+        f"{path}: not a readable audio file: libsndfile, tensorflow-io and audioread could not decode it "
+        f"(WAV, FLAC, OGG/Vorbis/Opus and MP3 are supported{hint})"
+    )
 
 
 def from_array(data, sample_rate, label="audio array"):

@@ -29,6 +29,15 @@ def _progress(items, description):
     return tqdm(items, desc=description, unit="file", file=sys.stderr, disable=len(items) < 2)
 
 
+def _report_error(path, error):
+    """One error line on stderr naming the file (printed above any progress bar); returns the message."""
+    from tqdm import tqdm
+
+    message = str(error) if str(path) in str(error) else f"{path}: {error}"
+    tqdm.write(f"error: {message}", file=sys.stderr)
+    return message
+
+
 def cmd_list(args):
     from zoo.registry import card, list_models
 
@@ -69,8 +78,7 @@ def cmd_tag(args):
                 plot_taggram(result, Path(args.plot) / f"{path.stem}.png", title=str(path))
         except ZooError as error:
             failed += 1
-            message = str(error) if str(path) in str(error) else f"{path}: {error}"
-            print(f"error: {message}", file=sys.stderr)
+            message = _report_error(path, error)
             if args.format == "json":
                 print(json.dumps({"file": str(path), "error": message}), flush=True)
             continue
@@ -103,7 +111,7 @@ def cmd_features(args):
                              hop_seconds=args.hop, last_patch=args.last_patch)
         except ZooError as error:
             failed += 1
-            print(f"error: {error if str(path) in str(error) else f'{path}: {error}'}", file=sys.stderr)
+            _report_error(path, error)
             continue
         arrays = dict(result.layers)
         arrays.update({f"{name}_times": times for name, times in result.times.items()})
