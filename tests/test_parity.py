@@ -82,3 +82,25 @@ def test_msd_card():
     assert info["source"]["package"] == "musicnn" and info["source"]["version"] == "0.1.0"
     assert info["source"]["checkpoint"] == "MSD_musicnn"
     assert len(info["sha256"]) == 64
+
+
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant"])
+def test_cli_matches_the_original_musicnn_pipeline(pad_mode, capsys, report):
+    """`musiczoo tag --hop 3 --last-patch drop` against librosa.load at 16 kHz + the original graph.
+
+    musicnn was trained with librosa 0.7's reflect padding; run today, its own code would get
+    librosa 0.11's default constant padding. Both are compared.
+    """
+    import json
+
+    from zoo.cli import main
+
+    assert main(["tag", str(EXAMPLE), "--hop", "3", "--last-patch", "drop", "--format", "json"]) == 0
+    ours = json.loads(capsys.readouterr().out)["tags"]
+    audio = librosa.load(EXAMPLE, sr=16000)[0]
+    reference = original.original_graph("MTT_musicnn")(
+        original.original_patches(original.librosa_logmel(audio, pad_mode=pad_mode))).mean(axis=0)
+    tags = zoo.card("timbral_temporal")["tags"]
+    difference = max(abs(ours[t] - float(p)) for t, p in zip(tags, reference))
+    report(f"musiczoo tag vs original pipeline ({pad_mode} padding): max clip |diff| {difference:.2e} (bar 0.01)")
+    assert difference < 0.01
