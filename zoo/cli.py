@@ -8,6 +8,7 @@ from pathlib import Path
 
 from zoo.audio import EXTENSIONS
 from zoo.errors import ZooError
+from zoo.pipeline import BATCH_SIZE
 
 
 def _files(paths):
@@ -22,11 +23,11 @@ def _files(paths):
     return found
 
 
-def _progress(items, description):
-    """A tqdm progress bar on stderr when there is more than one item."""
+def _progress(items, total, description):
+    """Wraps an iterable of `total` items in a tqdm progress bar on stderr when there is more than one."""
     from tqdm import tqdm
 
-    return tqdm(items, desc=description, unit="file", file=sys.stderr, disable=len(items) < 2)
+    return tqdm(items, total=total, desc=description, unit="file", file=sys.stderr, disable=total < 2)
 
 
 def _report_error(path, error):
@@ -60,7 +61,7 @@ def _text_line(path, result, top):
 
 
 def cmd_tag(args):
-    from zoo.features import tag
+    from zoo.features import tag_many
     from zoo.plots import plot_taggram
 
     files = _files(args.files)
@@ -70,15 +71,17 @@ def cmd_tag(args):
     failed = 0
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     header_written = False
-    for path in _progress(files, "tagging"):
-        try:
-            result = tag(path, model=args.model, weights=args.weights, hop_seconds=args.hop,
-                         last_patch=args.last_patch)
-            if args.plot:
+    results = tag_many(files, model=args.model, weights=args.weights, hop_seconds=args.hop,
+                       last_patch=args.last_patch, batch_size=args.batch_size)
+    for path, result in _progress(results, len(files), "tagging"):
+        if args.plot and not isinstance(result, ZooError):
+            try:
                 plot_taggram(result, Path(args.plot) / f"{path.stem}.png", title=str(path))
-        except ZooError as error:
+            except OSError as error:
+                result = ZooError(f"{path}: could not write its taggram image: {error}")
+        if isinstance(result, ZooError):
             failed += 1
-            message = _report_error(path, error)
+            message = _report_error(path, result)
             if args.format == "json":
                 print(json.dumps({"file": str(path), "error": message}), flush=True)
             continue
@@ -101,17 +104,19 @@ def cmd_features(args):
     import numpy as np
 
     from zoo.atomic import atomic_path
-    from zoo.features import extract
+    from zoo.features import extract_many
 
     files = _files(args.files)
+    if not files:
+        print("musiczoo features: no audio files found in the paths given", file=sys.stderr)
+        return 1
     failed = 0
-    for path in _progress(files, "extracting"):
-        try:
-            result = extract(path, model=args.model, weights=args.weights, layers=args.layer or None,
-                             hop_seconds=args.hop, last_patch=args.last_patch)
-        except ZooError as error:
+    results = extract_many(files, model=args.model, weights=args.weights, layers=args.layer or None,
+                           hop_seconds=args.hop, last_patch=args.last_patch, batch_size=args.batch_size)
+    for path, result in _progress(results, len(files), "extracting"):
+        if isinstance(result, ZooError):
             failed += 1
-            _report_error(path, error)
+            _report_error(path, result)
             continue
         arrays = dict(result.layers)
         arrays.update({f"{name}_times": times for name, times in result.times.items()})
@@ -127,6 +132,8 @@ def _add_model_arguments(parser):
     parser.add_argument("--hop", type=float, default=3.0, help="seconds between patch starts (default: 3)")
     parser.add_argument("--last-patch", choices=("repeat", "drop"), default="repeat",
                         help="pad the final partial patch (repeat) or discard it (drop)")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                        help=f"3 s patches per forward pass, shared across files (default: {BATCH_SIZE})")
 
 
 def parser():

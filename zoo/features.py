@@ -14,14 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import audio as audio_io
-from zoo import patching
+from zoo import patching, pipeline
 from zoo.errors import ZooError
 from zoo.frontend import N_MELS, frames_in
 from zoo.registry import card, load
-from zoo.streaming import LogmelStream, PatchStream
-
-PATCH_SECONDS = 3.0
-BATCH_SIZE = 32
+from zoo.pipeline import PATCH_SECONDS
 
 
 @dataclass
@@ -97,42 +94,46 @@ def _network(model, weights, outputs=None):
     return tf.function(lambda x: net(x, training=False), input_signature=[spec])
 
 
-def _patches(source, hop_seconds, last_patch, chunk_seconds, counter):
-    """Yields (start frame, patch) over a streamed recording; sets counter["frames"] at the end."""
-    logmel = LogmelStream()
-    patcher = PatchStream(frames_in(PATCH_SECONDS), patching.hop_frames(hop_seconds), last_patch)
-    for block in source.blocks(chunk_seconds):
-        yield from patcher.push(logmel.push(block))
-    yield from patcher.push(logmel.finish())
-    counter["frames"] = logmel.frames
-    yield from patcher.finish(logmel.frames)
+def _openers(audios, sample_rate):
+    """Zero-argument AudioSource makers for paths or arrays (opened lazily by the pipeline)."""
+    return [lambda audio=audio: _source(audio, sample_rate) for audio in audios]
 
 
-def _run(function, source, hop_seconds, last_patch, batch_size, chunk_seconds):
-    """Runs a network over every patch of a recording, `batch_size` patches at a time.
+def _taggram(result, model, weights):
+    """A Taggram from a `zoo.pipeline.Result` of the probability network."""
+    (probabilities,) = result.outputs
+    return Taggram(
+        tags=card(model, weights)["tags"],
+        times=patching.frame_seconds(result.starts),
+        probabilities=probabilities,
+        clip_probabilities=probabilities.mean(axis=0),
+        duration=float(result.source.duration),
+        model=model,
+        weights=weights,
+    )
 
-    Returns:
-        (one array per network output `[patches, ...]`, patch start frames, frames in the recording).
+
+def tag_many(audios, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_patch="repeat", *,
+             sample_rate=None, batch_size=pipeline.BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
+    """Tags many recordings, batching patches across them and decoding ahead of the network.
+
+    Args:
+        audios: sequence of paths (or of arrays, with `sample_rate=`).
+        model, weights, hop_seconds, last_patch, batch_size, chunk_seconds: as in `tag`.
+
+    Yields:
+        (audio, Taggram or ZooError) in input order; a recording that fails
+        does not stop the others.
     """
-    counter, starts, results, batch = {}, [], [], []
-
-    def flush():
-        out = function(np.stack(batch))
-        results.append([o.numpy() for o in (out if isinstance(out, (list, tuple)) else [out])])
-        batch.clear()
-
-    for start, patch in _patches(source, hop_seconds, last_patch, chunk_seconds, counter):
-        starts.append(start)
-        batch.append(patch)
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
-    return [np.concatenate(parts) for parts in zip(*results)], np.asarray(starts), counter["frames"]
+    audios = list(audios)
+    function = _network(model, weights)
+    for result in pipeline.run(function, _openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
+                               chunk_seconds):
+        yield audios[result.index], result.error or _taggram(result, model, weights)
 
 
 def tag(audio, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_patch="repeat", *,
-        sample_rate=None, batch_size=BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
+        sample_rate=None, batch_size=pipeline.BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
     """Tags a recording patch by patch.
 
     Args:
@@ -148,19 +149,15 @@ def tag(audio, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_pa
 
     Returns:
         Taggram with `probabilities [patches, tags]` and their mean.
+
+    Raises:
+        ZooError: unreadable audio or bad arguments.
     """
-    source = _source(audio, sample_rate)
-    (probabilities,), starts, _ = _run(_network(model, weights), source, hop_seconds, last_patch, batch_size,
-                                       chunk_seconds)
-    return Taggram(
-        tags=card(model, weights)["tags"],
-        times=patching.frame_seconds(starts),
-        probabilities=probabilities,
-        clip_probabilities=probabilities.mean(axis=0),
-        duration=float(source.duration),
-        model=model,
-        weights=weights,
-    )
+    ((_, result),) = tag_many([audio], model, weights, hop_seconds, last_patch, sample_rate=sample_rate,
+                             batch_size=batch_size, chunk_seconds=chunk_seconds)
+    if isinstance(result, ZooError):
+        raise result
+    return result
 
 
 def _frame_rows(values, starts, stride, hop, n_frames):
@@ -187,8 +184,46 @@ def _frame_rows(values, starts, stride, hop, n_frames):
     return np.concatenate(rows), np.concatenate(frames)
 
 
+def _features(result, layers, info, hop_seconds):
+    """Features from a `zoo.pipeline.Result` of the network returning `layers`."""
+    hop = patching.hop_frames(hop_seconds)
+    arrays, times = {}, {}
+    for name, value in zip(layers, result.outputs):
+        if name in info["frame_layers"]:
+            arrays[name], frames = _frame_rows(value, result.starts, info["frame_layers"][name], hop, result.n_frames)
+            times[name] = patching.frame_seconds(frames)
+        else:
+            arrays[name], times[name] = value, patching.frame_seconds(result.starts)
+    return Features(arrays, times, float(result.source.duration), info["name"], info["weights"],
+                    patching.frame_seconds(result.starts))
+
+
+def extract_many(audios, model="timbral_temporal", weights="mtt", layers=None, hop_seconds=3.0,
+                 last_patch="repeat", *, sample_rate=None, batch_size=pipeline.BATCH_SIZE,
+                 chunk_seconds=audio_io.BLOCK_SECONDS):
+    """Named intermediate features of many recordings, batched across them.
+
+    Args:
+        audios: sequence of paths (or of arrays, with `sample_rate=`).
+        model, weights, layers, hop_seconds, last_patch, batch_size, chunk_seconds: as in `extract`.
+
+    Yields:
+        (audio, Features or ZooError) in input order.
+    """
+    info = card(model, weights)
+    layers = list(layers or info["feature_layers"])
+    unknown = [name for name in layers if name not in info["feature_layers"]]
+    if unknown:
+        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info['feature_layers'])}")
+    audios = list(audios)
+    function = _network(model, weights, tuple(layers))
+    for result in pipeline.run(function, _openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
+                               chunk_seconds):
+        yield audios[result.index], result.error or _features(result, layers, info, hop_seconds)
+
+
 def extract(audio, model="timbral_temporal", weights="mtt", layers=None, hop_seconds=3.0, last_patch="repeat", *,
-            sample_rate=None, batch_size=BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
+            sample_rate=None, batch_size=pipeline.BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
     """Named intermediate features of a recording.
 
     Args:
@@ -198,21 +233,12 @@ def extract(audio, model="timbral_temporal", weights="mtt", layers=None, hop_sec
     Returns:
         Features: frame-level layers as `[frames, dim]`, patch-level layers as
         `[patches, ...]`, with the start time of every row.
+
+    Raises:
+        ZooError: unreadable audio, unknown layer or bad arguments.
     """
-    info = card(model, weights)
-    layers = list(layers or info["feature_layers"])
-    unknown = [name for name in layers if name not in info["feature_layers"]]
-    if unknown:
-        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info['feature_layers'])}")
-    source = _source(audio, sample_rate)
-    values, starts, n_frames = _run(_network(model, weights, tuple(layers)), source, hop_seconds, last_patch,
-                                    batch_size, chunk_seconds)
-    hop = patching.hop_frames(hop_seconds)
-    arrays, times = {}, {}
-    for name, value in zip(layers, values):
-        if name in info["frame_layers"]:
-            arrays[name], frames = _frame_rows(value, starts, info["frame_layers"][name], hop, n_frames)
-            times[name] = patching.frame_seconds(frames)
-        else:
-            arrays[name], times[name] = value, patching.frame_seconds(starts)
-    return Features(arrays, times, float(source.duration), model, weights, patching.frame_seconds(starts))
+    ((_, result),) = extract_many([audio], model, weights, layers, hop_seconds, last_patch, sample_rate=sample_rate,
+                                 batch_size=batch_size, chunk_seconds=chunk_seconds)
+    if isinstance(result, ZooError):
+        raise result
+    return result
