@@ -1,4 +1,4 @@
-"""The `musiczoo` command: list, tag, features (also `python -m zoo`)."""
+"""The `musiczoo` command: list, tag, features, export (also `python -m zoo`)."""
 
 import argparse
 import csv
@@ -125,6 +125,16 @@ def cmd_features(args):
     return 1 if failed else 0
 
 
+def cmd_export(args):
+    from zoo.export import export
+
+    path = export(args.name, weights=args.weights, out_dir=args.out, version=args.version, force=args.force,
+                  served_as=args.served_name)
+    print(path)
+    print(f"TF Serving config: {Path(args.out) / 'models.config'}", file=sys.stderr)
+    return 0
+
+
 def _add_model_arguments(parser):
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
     parser.add_argument("--model", default="timbral_temporal", help="catalog name (default: timbral_temporal)")
@@ -155,6 +165,16 @@ def parser():
     features_parser.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable)")
     features_parser.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file")
     features_parser.set_defaults(run=cmd_features)
+
+    export_parser = commands.add_parser("export", help="write a TF Serving SavedModel")
+    export_parser.add_argument("name", help="catalog name")
+    export_parser.add_argument("--weights", default="mtt", help="weight tag: mtt or msd (default: mtt)")
+    export_parser.add_argument("--out", required=True, metavar="DIR", help="export root (OUT/<name>/<version>/)")
+    export_parser.add_argument("--version", type=int, help="version number (default: the next free one)")
+    export_parser.add_argument("--force", action="store_true", help="replace an existing version")
+    export_parser.add_argument("--served-name", help="TF Serving model name (default: NAME, or NAME_WEIGHTS "
+                                                     "for weights other than mtt)")
+    export_parser.set_defaults(run=cmd_export)
     return main
 
 
