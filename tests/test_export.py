@@ -221,3 +221,53 @@ def test_every_model_with_weights_exports_with_core_ops_only(tmp_path):
             exported.append(path.parent.name)
             shutil.rmtree(path / "variables")  # keep the temporary folder small
     assert {"timbral_temporal", "timbral_temporal_msd", "vgg", "vgg_msd"} <= set(exported)
+
+
+@pytest.fixture
+def fake_rest_server():
+    """A loopback HTTP server answering like TF Serving's REST API (row or columnar answers, or an error)."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, body))
+            if body["signature_name"] == "serve_wav":
+                status, answer = 400, {"error": "assertion failed: [serve_wav: a request item is not a WAV file]"}
+            elif "instances" in body:
+                status, answer = 200, {"predictions": [{"clip_probabilities": [0.25, 0.75], "tags": ["a", "b"]}]}
+            else:
+                status, answer = 200, {"outputs": {"clip_probabilities": [[0.25, 0.75]], "tags": [["a", "b"]]}}
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], seen
+    server.shutdown()
+
+
+def test_rest_client_reads_both_answer_formats_and_reports_errors(fake_rest_server):
+    from zoo.serving import Client
+
+    port, seen = fake_rest_server
+    client = Client("timbral_temporal", rest_port=port)
+    for columnar in (False, True):
+        out = client.rest(waveforms=np.zeros(48000, np.float32), columnar=columnar)
+        np.testing.assert_allclose(out["clip_probabilities"], [[0.25, 0.75]])
+        assert out["tags"].tolist() == [["a", "b"]]
+    assert seen[0][0] == "/v1/models/timbral_temporal:predict"
+    with pytest.raises(ZooError, match="refused the request \\(400\\).*not a WAV file"):
+        client.rest(wavs=[b"not a wav"])
+    with pytest.raises(ZooError, match="unreachable"):
+        Client("timbral_temporal", rest_port=1, timeout=2).rest(waveforms=np.zeros(10, np.float32))

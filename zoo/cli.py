@@ -1,4 +1,4 @@
-"""The `musiczoo` command: list, tag, features, export (also `python -m zoo`)."""
+"""The `musiczoo` command: list, tag, features, export, finetune (also `python -m zoo`)."""
 
 import argparse
 import csv
@@ -135,6 +135,23 @@ def cmd_export(args):
     return 0
 
 
+def cmd_finetune(args):
+    from zoo.transfer import finetune
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    result = finetune(args.data, model=args.model, weights=weights, out_dir=args.out, layout=args.layout,
+                      multi_label=args.multi_label, pooling=args.pooling, epochs=args.epochs,
+                      fine_tune_blocks=args.fine_tune_blocks, learning_rate=args.learning_rate,
+                      fine_tune_learning_rate=args.fine_tune_learning_rate, validation_split=args.validation_split,
+                      patience=args.patience, batch_size=args.batch_size, seed=args.seed, verbose=not args.quiet)
+    scores = result.report["validation"]
+    if scores:
+        print(f"validation: clip accuracy {scores['clip_accuracy']:.3f}, patch accuracy "
+              f"{scores['patch_accuracy']:.3f} over {scores['files']} files", file=sys.stderr)
+    print(Path(args.out) / "model.keras")
+    return 0
+
+
 def _add_model_arguments(parser):
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
     parser.add_argument("--model", default="timbral_temporal", help="catalog name (default: timbral_temporal)")
@@ -175,6 +192,38 @@ def parser():
     export_parser.add_argument("--served-name", help="TF Serving model name (default: NAME, or NAME_WEIGHTS "
                                                      "for weights other than mtt)")
     export_parser.set_defaults(run=cmd_export)
+
+    finetune_parser = commands.add_parser("finetune", help="train a new classifier on a pretrained backbone")
+    finetune_parser.add_argument("data", metavar="DATA", help="dataset folder (GTZAN, Ballroom, IRMAS or one "
+                                                              "folder per class) or CSV of path,label[,label...]")
+    finetune_parser.add_argument("--model", default="timbral_temporal", help="backbone (default: timbral_temporal)")
+    finetune_parser.add_argument("--weights", default="mtt", help="backbone weights: mtt, msd or none (default: mtt)")
+    finetune_parser.add_argument("--out", required=True, metavar="DIR",
+                                 help="folder for model.keras, labels.json and history.json")
+    finetune_parser.add_argument("--layout", default="auto", choices=("auto", "gtzan", "ballroom", "irmas",
+                                                                      "folders", "csv"),
+                                 help="dataset layout (default: detected)")
+    labels = finetune_parser.add_mutually_exclusive_group()
+    labels.add_argument("--multi-label", dest="multi_label", action="store_const", const=True,
+                        help="sigmoid outputs (default: when some file has several labels)")
+    labels.add_argument("--single-label", dest="multi_label", action="store_const", const=False,
+                        help="softmax outputs")
+    finetune_parser.add_argument("--pooling", choices=("avg", "max"), default="avg",
+                                 help="pooling of the backbone output (default: avg)")
+    finetune_parser.add_argument("--epochs", type=int, default=30, help="at most N epochs per phase (default: 30)")
+    finetune_parser.add_argument("--fine-tune-blocks", type=int, default=0, metavar="N",
+                                 help="then unfreeze the top N backbone blocks and train again (default: 0)")
+    finetune_parser.add_argument("--learning-rate", type=float, default=1e-3, help="head phase (default: 1e-3)")
+    finetune_parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-4,
+                                 help="fine-tuning phase (default: 1e-4)")
+    finetune_parser.add_argument("--validation-split", type=float, default=0.2,
+                                 help="share of files held out (default: 0.2)")
+    finetune_parser.add_argument("--patience", type=int, default=5,
+                                 help="epochs without a better validation loss before stopping (default: 5)")
+    finetune_parser.add_argument("--batch-size", type=int, default=16, help="patches per step (default: 16)")
+    finetune_parser.add_argument("--seed", type=int, default=0, help="fixes split and initialisation (default: 0)")
+    finetune_parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    finetune_parser.set_defaults(run=cmd_finetune)
     return main
 
 
