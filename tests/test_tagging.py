@@ -100,3 +100,15 @@ def test_vgg_features(example_path):
     result = zoo.extract(example_path, model="vgg", layers=["pool1", "pool5"], last_patch="drop")
     assert result["pool1"].shape == (6, 92, 48, 128)
     assert result["pool5"].shape == (6, 2, 1, 128)
+
+
+def test_bfloat16_precision_keeps_the_top_tags(example_path, report):
+    full = zoo.tag(example_path)
+    reduced = zoo.tag(example_path, precision="bfloat16")
+    difference = np.abs(full.probabilities - reduced.probabilities).max()
+    report(f"bfloat16 vs float32 on the bundled clip: max per-patch diff {difference:.3f}, "
+           f"top-3 {[t for t, _ in reduced.top(3)]}")
+    assert [t for t, _ in reduced.top(3)] == [t for t, _ in full.top(3)]
+    assert difference < 0.1
+    with pytest.raises(zoo.ZooError, match="precision"):
+        zoo.tag(example_path, precision="int4")

@@ -72,7 +72,7 @@ def cmd_tag(args):
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     header_written = False
     results = tag_many(files, model=args.model, weights=args.weights, hop_seconds=args.hop,
-                       last_patch=args.last_patch, batch_size=args.batch_size)
+                       last_patch=args.last_patch, batch_size=args.batch_size, precision=args.precision)
     for path, result in _progress(results, len(files), "tagging"):
         if args.plot and not isinstance(result, ZooError):
             try:
@@ -175,6 +175,9 @@ def parser():
     tag_parser.add_argument("--top", type=int, default=5, help="tags shown per file in text format (default: 5)")
     tag_parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
     tag_parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR")
+    tag_parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                            help="arithmetic of the network (default float32; bfloat16 is meant for CPUs with "
+                                 "AMX and is slower without it)")
     tag_parser.set_defaults(run=cmd_tag)
 
     features_parser = commands.add_parser("features", help="extract named intermediate features")

@@ -84,14 +84,30 @@ def _source(audio, sample_rate):
     return audio_io.from_array(audio, sample_rate)
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
 @lru_cache(maxsize=8)
-def _network(model, weights, outputs=None):
-    """A log-mel-input model (with top) returning `outputs` layers, as a tf.function."""
-    net = load(model, weights=weights, include_frontend=False, input_seconds=PATCH_SECONDS)
+def _network(model, weights, outputs=None, precision="float32"):
+    """A log-mel-input model (with top) returning `outputs` layers as float32, as a tf.function.
+
+    `precision="bfloat16"` computes under Keras' mixed_bfloat16 policy (float32
+    weights, bfloat16 arithmetic); it is meant for CPUs with bfloat16 matrix
+    units (AMX) and is slower on the AVX-512 machine of benchmarks/RESULTS.md.
+    """
+    if precision not in PRECISIONS:
+        raise ZooError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    try:
+        net = load(model, weights=weights, include_frontend=False, input_seconds=PATCH_SECONDS)
+    finally:
+        keras.config.set_dtype_policy(previous)
     if outputs is not None:
         net = keras.Model(net.inputs, [net.get_layer(name).output for name in outputs])
     spec = tf.TensorSpec([None, frames_in(PATCH_SECONDS), N_MELS], tf.float32)
-    return tf.function(lambda x: net(x, training=False), input_signature=[spec])
+    return tf.function(lambda x: tf.nest.map_structure(lambda y: tf.cast(y, tf.float32), net(x, training=False)),
+                       input_signature=[spec])
 
 
 def _openers(audios, sample_rate):
@@ -114,26 +130,27 @@ def _taggram(result, model, weights):
 
 
 def tag_many(audios, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_patch="repeat", *,
-             sample_rate=None, batch_size=pipeline.BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
+             sample_rate=None, batch_size=pipeline.BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS,
+             precision="float32"):
     """Tags many recordings, batching patches across them and decoding ahead of the network.
 
     Args:
         audios: sequence of paths (or of arrays, with `sample_rate=`).
-        model, weights, hop_seconds, last_patch, batch_size, chunk_seconds: as in `tag`.
+        model, weights, hop_seconds, last_patch, batch_size, chunk_seconds, precision: as in `tag`.
 
     Yields:
         (audio, Taggram or ZooError) in input order; a recording that fails
         does not stop the others.
     """
     audios = list(audios)
-    function = _network(model, weights)
+    function = _network(model, weights, precision=precision)
     for result in pipeline.run(function, _openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
                                chunk_seconds):
         yield audios[result.index], result.error or _taggram(result, model, weights)
 
 
 def tag(audio, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_patch="repeat", *,
-        sample_rate=None, batch_size=pipeline.BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS):
+        sample_rate=None, batch_size=pipeline.BATCH_SIZE, chunk_seconds=audio_io.BLOCK_SECONDS, precision="float32"):
     """Tags a recording patch by patch.
 
     Args:
@@ -146,6 +163,8 @@ def tag(audio, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_pa
         batch_size: patches per forward pass.
         chunk_seconds: audio decoded and transformed at a time (bounds memory;
             results do not depend on it).
+        precision: "float32" (default) or "bfloat16" (see benchmarks/RESULTS.md
+            for its speed and agreement on this machine).
 
     Returns:
         Taggram with `probabilities [patches, tags]` and their mean.
@@ -154,7 +173,7 @@ def tag(audio, model="timbral_temporal", weights="mtt", hop_seconds=3.0, last_pa
         ZooError: unreadable audio or bad arguments.
     """
     ((_, result),) = tag_many([audio], model, weights, hop_seconds, last_patch, sample_rate=sample_rate,
-                             batch_size=batch_size, chunk_seconds=chunk_seconds)
+                             batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision)
     if isinstance(result, ZooError):
         raise result
     return result
