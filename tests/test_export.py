@@ -271,3 +271,36 @@ def test_rest_client_reads_both_answer_formats_and_reports_errors(fake_rest_serv
         client.rest(wavs=[b"not a wav"])
     with pytest.raises(ZooError, match="unreachable"):
         Client("timbral_temporal", rest_port=1, timeout=2).rest(waveforms=np.zeros(10, np.float32))
+
+
+def test_grpc_client_talks_to_a_prediction_service():
+    """The client against a loopback gRPC PredictionService answering like TF Serving."""
+    from concurrent import futures
+
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    from zoo.serving import Client
+
+    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):  # noqa: N802 - gRPC's naming
+            if request.model_spec.signature_name == "serve_wav":
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "serve_wav: a request item is not a WAV file")
+            waveform = tf.make_ndarray(request.inputs["waveform"])
+            response = predict_pb2.PredictResponse()
+            response.outputs["clip_probabilities"].CopyFrom(
+                tf.make_tensor_proto(np.full((len(waveform), 2), 0.5, np.float32)))
+            return response
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        client = Client("timbral_temporal", grpc_port=port, timeout=10)
+        out = client.grpc(waveforms=np.zeros((3, 48000), np.float32))
+        np.testing.assert_array_equal(out["clip_probabilities"], np.full((3, 2), 0.5, np.float32))
+        with pytest.raises(ZooError, match="INVALID_ARGUMENT.*not a WAV file"):
+            client.grpc(wavs=[b"not a wav"])
+    finally:
+        server.stop(None)
