@@ -31,6 +31,7 @@ from tqdm import tqdm
 from zoo import audio as audio_io
 from zoo import datasets, frontend, patching
 from zoo.atomic import atomic_path
+from zoo.batches import RowBatches
 from zoo.errors import ZooError
 from zoo.features import Taggram, _source
 from zoo.pipeline import PATCH_SECONDS
@@ -205,27 +206,6 @@ def split_files(file_labels, validation_split=0.2, seed=0):
     return np.setdiff1d(np.arange(len(file_labels)), validation), validation
 
 
-class _Batches(keras.utils.PyDataset):
-    """Batches of memory-mapped patches `x[rows]` (and targets `y[rows]`), reshuffled every epoch if `seed` is set."""
-
-    def __init__(self, x, rows, batch_size, y=None, seed=None):
-        super().__init__()
-        self.x, self.y, self.rows, self.batch_size = x, y, np.asarray(rows), batch_size
-        self.rng = None if seed is None else np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def __len__(self):
-        return -(-len(self.rows) // self.batch_size)
-
-    def __getitem__(self, index):
-        rows = np.sort(self.rows[index * self.batch_size:(index + 1) * self.batch_size])
-        return self.x[rows] if self.y is None else (self.x[rows], self.y[rows])
-
-    def on_epoch_end(self):
-        if self.rng is not None:
-            self.rows = self.rng.permutation(self.rows)
-
-
 def _progress(batches, description, verbose):
     return tqdm(batches, desc=description, unit="batch", file=sys.stderr, disable=not verbose)
 
@@ -293,7 +273,7 @@ def _compile(network, learning_rate, multi_label):
 
 
 def _fit(network, train, validation, epochs, patience, description, verbose):
-    """Fits on `train` ((x, y) arrays or a `_Batches`) with early stopping on the validation loss
+    """Fits on `train` ((x, y) arrays or a `RowBatches`) with early stopping on the validation loss
     (best weights restored); returns the history dict."""
     monitor = "val_loss" if validation is not None else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
@@ -429,7 +409,7 @@ def finetune(data, model="timbral_temporal", weights="mtt", out_dir="finetuned",
 
         embedder = keras.Model(network.input, backbone(front(network.input), training=False))
         embeddings = np.concatenate([embedder.predict_on_batch(batch) for batch in _progress(
-            _Batches(patches, np.arange(len(patches)), batch_size), "embedding", verbose)])
+            RowBatches(patches, np.arange(len(patches)), batch_size), "embedding", verbose)])
         _compile(head, learning_rate, multi_label)
         validation = (embeddings[val], targets[val]) if len(val) else None
         phases = [{"phase": "head", "learning_rate": learning_rate,
@@ -438,12 +418,12 @@ def finetune(data, model="timbral_temporal", weights="mtt", out_dir="finetuned",
         if prefixes:
             _unfreeze(backbone, prefixes)
             _compile(network, fine_tune_learning_rate, multi_label)
-            validation = _Batches(patches, val, batch_size, targets) if len(val) else None
+            validation = RowBatches(patches, val, batch_size, targets) if len(val) else None
             phases.append({"phase": "fine_tune", "blocks": prefixes, "learning_rate": fine_tune_learning_rate,
-                           "history": _fit(network, _Batches(patches, train, batch_size, targets, seed), validation,
+                           "history": _fit(network, RowBatches(patches, train, batch_size, targets, seed), validation,
                                            epochs, patience, "fine-tuning", verbose)})
             probabilities = np.concatenate([network.predict_on_batch(batch) for batch in
-                                            _Batches(patches, val, batch_size)]) if len(val) else None
+                                            RowBatches(patches, val, batch_size)]) if len(val) else None
         else:
             probabilities = head.predict(embeddings[val], verbose=0) if len(val) else None
         scores = _scores(probabilities, targets[val], owners[val], multi_label) if len(val) else None

@@ -1,0 +1,108 @@
+"""Distillation and agreement: split by track, cached patches and teacher outputs, weights that load back."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+import zoo
+from conftest import synth
+from zoo import ZooError, agreement, distill
+
+KINDS = ("chords", "clicks", "sweep", "noise")
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A manifest corpus of 12 synthesized 4 s WAVs: 6 tracks of 2 files each."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    rows = []
+    for track in range(6):
+        for part in range(2):
+            name = f"t{track}_{part}.wav"
+            soundfile.write(folder / name, synth(KINDS[(track + part) % 4], 4.0, seed=track), 16000)
+            rows.append({"path": name, "track": f"track{track}", "source": "synth", "license": "CC0",
+                         "duration": 4.0, "split": ("train", "train", "validation", "test")[track % 4]})
+    with open(folder / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def test_agreement_metric_on_hand_made_cases():
+    teacher = np.array([[0.9, 0.1], [0.8, 0.7], [0.2, 0.6], [0.1, 0.3]])
+    same = agreement.agreement(teacher, teacher)
+    assert same["roc_auc_at_0.5"] == 1.0 and same["tags_used_at_0.5"] == 2
+    assert same["mean_abs_difference"] == 0.0
+    reversed_ = agreement.agreement(1.0 - teacher, teacher)
+    assert reversed_["roc_auc_at_0.5"] == 0.0
+    one_class = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])  # tag 1 never reaches 0.5
+    auc, used = agreement.macro_roc_auc(one_class, one_class >= 0.5)
+    assert np.isnan(auc) and used == 0
+    assert agreement.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    with pytest.raises(ZooError, match="differ in shape"):
+        agreement.agreement(teacher[:, :1], teacher)
+
+
+def test_split_is_by_track_and_stable():
+    assert distill.split_of("pkg:music/a.ogg") == distill.split_of("pkg:music/a.ogg")
+    splits = [distill.split_of(f"track {i}") for i in range(2000)]
+    share = {name: splits.count(name) / len(splits) for name in ("train", "validation", "test")}
+    assert 0.75 < share["train"] < 0.85 and 0.07 < share["test"] < 0.13
+
+
+def test_plain_folder_corpus_and_bad_input(tmp_path):
+    (tmp_path / "a").mkdir()
+    soundfile.write(tmp_path / "a" / "x.wav", synth("chords", 1.0), 16000)
+    (rows,) = distill.corpus_rows(tmp_path)
+    assert rows["track"] == "a/x.wav" and rows["split"] == distill.split_of("a/x.wav")
+    with pytest.raises(ZooError, match="does not exist"):
+        distill.corpus_rows(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ZooError, match="no audio files"):
+        distill.corpus_rows(tmp_path / "empty")
+
+
+def test_distill_one_epoch_caches_and_loads(corpus, tmp_path):
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    patches = distill.PatchCache.build(corpus, cache, log=lambda *_: None)
+    assert patches.logmel.shape == (24, 187, 96)  # 4 s files: one whole patch and a repeated tail each
+    by_track = {}  # every patch of a track sits in one split
+    for i, split in zip(patches.file_index, patches.split):
+        by_track.setdefault(patches.rows[i]["track"], set()).add(split)
+    assert all(len(s) == 1 for s in by_track.values())
+
+    entry = distill.distill(corpus, "temporal", "mtt", out, cache=cache, epochs=1, log=lambda *_: None)
+    folders = [p for p in cache.iterdir() if p.is_dir()]
+    assert len(folders) == 1
+    mtime = (folders[0] / "logmel.npy").stat().st_mtime_ns
+    teacher_files = sorted((folders[0] / "teachers").iterdir())
+    assert [p.name.rsplit(".", 2)[-2] for p in teacher_files] == ["probabilities", "temporal", "timbral"]
+    again = distill.PatchCache.build(corpus, cache, log=lambda *_: None)
+    assert (folders[0] / "logmel.npy").stat().st_mtime_ns == mtime  # reused, not recomputed
+    assert np.array_equal(again.teacher_outputs("timbral_temporal", "mtt", log=print)["probabilities"],
+                          patches.teacher_outputs("timbral_temporal", "mtt", log=print)["probabilities"])
+
+    path = out / "temporal.mtt.weights.h5"
+    model = zoo.load("temporal", weights=str(path), include_frontend=False)
+    assert model.output.shape[-1] == 50
+    card = json.loads((out / "temporal.mtt.card.json").read_text())
+    assert card["kind"] == "distilled" and card["sha256"] == entry["sha256"]
+    assert card["training"]["trained_layers"] == "above the frozen temporal branch"
+    assert card["training"]["initialised_from_teacher"]["cnn1_conv"] == "sliced"
+    assert 0.0 <= card["metrics"]["roc_auc_top10"] <= 1.0 and card["metrics"]["patches"] == 4
+
+
+def test_transfer_keeps_the_students_channels():
+    teacher = zoo.load("timbral_temporal", include_frontend=False)
+    student = zoo.load("timbral", weights=None, include_frontend=False)
+    done = distill.transfer(teacher, student)
+    assert done["timbral_7x38_conv"] == "copied" and done["backend_dense"] == "sliced"
+    kept = np.r_[0:408, 561:753, 753:1161, 1314:1506]  # timbral + mid-end channels, max then mean
+    assert np.array_equal(student.get_layer("backend_dense").get_weights()[0],
+                          teacher.get_layer("backend_dense").get_weights()[0][kept])
+    assert distill._frozen_cut(student, done, {"timbral": None}) == "timbral"
