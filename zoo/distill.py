@@ -31,6 +31,7 @@ from the sha256 of each file's path: by track, never by patch.
 """
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -421,6 +422,20 @@ def corpus_summary(cache):
     }
 
 
+@contextlib.contextmanager
+def _op_determinism():
+    """Enables TensorFlow's deterministic ops for a block, then restores the process's previous setting."""
+    from tensorflow.python.framework import config  # the public API can only enable it
+
+    was_enabled = config.is_op_determinism_enabled()
+    config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            config.disable_op_determinism()
+
+
 def distill(corpus, student, teacher_weights="mtt", out="weights", *, teacher=TEACHER, cache=DEFAULT_CACHE,
             epochs=40, batch_size=BATCH_SIZE, learning_rate=1e-3, patience=4, max_minutes=None, seed=0,
             max_patches_per_file=MAX_PATCHES_PER_FILE, init=None, command=None, log=print):
@@ -450,64 +465,62 @@ def distill(corpus, student, teacher_weights="mtt", out="weights", *, teacher=TE
     if teacher_weights not in tag_spaces():
         raise ZooError(f"--teacher-weights must be a tag space ({', '.join(tag_spaces())}), not {teacher_weights!r}")
     keras.utils.set_random_seed(seed)
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
-    patches = PatchCache.build(corpus, cache, max_patches_per_file=max_patches_per_file, log=log)
-    train, validation, test = (patches.indices(name) for name, _ in SPLITS)
-    if len(train) == 0 or len(validation) == 0:
-        raise ZooError(f"the corpus needs train and validation patches; it has {len(train)} and {len(validation)}")
-    targets = patches.teacher_outputs(teacher, teacher_weights, log=log)
-    teacher_model = load(teacher, weights=teacher_weights, include_frontend=False)
-    model = build(student, classes=targets["probabilities"].shape[1], include_top=True, include_frontend=False)
-    transferred = transfer(teacher_model, model)
-    continued = None
-    if init is not None:
-        load_weights(model, init)
-        continued = {"file": Path(init).name, "sha256": sha256_of(init)}
-    cut = _frozen_cut(model, transferred, targets)
-    if cut:
-        trained = keras.Model(model.get_layer(cut).output, model.output)
-        inputs = targets[cut]
-    else:
-        trained, inputs = model, patches.logmel
-    log(f"{student}: {len(transferred)} layers from the teacher "
-        f"({sum(v == 'sliced' for v in transferred.values())} sliced); training "
-        f"{'above the frozen ' + cut + ' branch' if cut else 'every layer'} on {len(train)} patches")
-    trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.BinaryCrossentropy())
-    budget = _TimeBudget(max_minutes)
-    stopper = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
-    history = trained.fit(
-        RowBatches(inputs, train, batch_size, targets["probabilities"], seed=seed),
-        validation_data=RowBatches(inputs, validation, batch_size, targets["probabilities"]),
-        epochs=epochs, callbacks=[stopper, budget], verbose=2,
-    )
-    minutes = (time.perf_counter() - budget.started) / 60
-    evaluated = test if len(test) else validation
-    metrics = agreement.compare({student: model}, teacher_model, patches.logmel[evaluated],
-                                targets["probabilities"][evaluated])[student]
-    metrics["split"] = "test" if len(test) else "validation"
-    log(f"{student} vs {teacher} {teacher_weights}: {metrics}")
-    path = Path(out) / f"{student}.{teacher_weights}.weights.h5"
-    save_weights(model, path, {"teacher": teacher, "teacher_weights": teacher_weights, "kind": "distilled"})
-    check = load(student, weights=str(path), include_frontend=False)
-    if not all(np.array_equal(a, b) for a, b in zip(check.get_weights(), model.get_weights())):
-        raise ZooError(f"{path} does not load back into {student} identically")
-    losses = history.history.get("val_loss", [])
-    training = {
-        "epochs_run": len(history.history.get("loss", [])),
-        "best_epoch": int(np.argmin(losses)) + 1 if losses else None,
-        "best_val_loss": round(float(np.min(losses)), 5) if losses else None,
-        "minutes": round(minutes, 1),
-        "stopped_by_time_budget": budget.hit,
-        "trained_layers": f"above the frozen {cut} branch" if cut else "all",
-        "initialised_from_teacher": transferred,
-        "continued_from": continued,
-        "batch_size": batch_size, "learning_rate": learning_rate, "patience": patience, "seed": seed,
-    }
-    entry = _entry(student, teacher, teacher_weights, path, metrics, corpus_summary(patches), training, command)
-    _write_entry(Path(out), student, teacher_weights, entry)
-    return entry
+    with _op_determinism():
+        patches = PatchCache.build(corpus, cache, max_patches_per_file=max_patches_per_file, log=log)
+        train, validation, test = (patches.indices(name) for name, _ in SPLITS)
+        if len(train) == 0 or len(validation) == 0:
+            raise ZooError(f"the corpus needs train and validation patches; it has {len(train)} and {len(validation)}")
+        targets = patches.teacher_outputs(teacher, teacher_weights, log=log)
+        teacher_model = load(teacher, weights=teacher_weights, include_frontend=False)
+        model = build(student, classes=targets["probabilities"].shape[1], include_top=True, include_frontend=False)
+        transferred = transfer(teacher_model, model)
+        continued = None
+        if init is not None:
+            load_weights(model, init)
+            continued = {"file": Path(init).name, "sha256": sha256_of(init)}
+        cut = _frozen_cut(model, transferred, targets)
+        if cut:
+            trained = keras.Model(model.get_layer(cut).output, model.output)
+            inputs = targets[cut]
+        else:
+            trained, inputs = model, patches.logmel
+        log(f"{student}: {len(transferred)} layers from the teacher "
+            f"({sum(v == 'sliced' for v in transferred.values())} sliced); training "
+            f"{'above the frozen ' + cut + ' branch' if cut else 'every layer'} on {len(train)} patches")
+        trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.BinaryCrossentropy())
+        budget = _TimeBudget(max_minutes)
+        stopper = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
+        history = trained.fit(
+            RowBatches(inputs, train, batch_size, targets["probabilities"], seed=seed),
+            validation_data=RowBatches(inputs, validation, batch_size, targets["probabilities"]),
+            epochs=epochs, callbacks=[stopper, budget], verbose=2,
+        )
+        minutes = (time.perf_counter() - budget.started) / 60
+        evaluated = test if len(test) else validation
+        metrics = agreement.compare({student: model}, teacher_model, patches.logmel[evaluated],
+                                    targets["probabilities"][evaluated])[student]
+        metrics["split"] = "test" if len(test) else "validation"
+        log(f"{student} vs {teacher} {teacher_weights}: {metrics}")
+        path = Path(out) / f"{student}.{teacher_weights}.weights.h5"
+        save_weights(model, path, {"teacher": teacher, "teacher_weights": teacher_weights, "kind": "distilled"})
+        check = load(student, weights=str(path), include_frontend=False)
+        if not all(np.array_equal(a, b) for a, b in zip(check.get_weights(), model.get_weights())):
+            raise ZooError(f"{path} does not load back into {student} identically")
+        losses = history.history.get("val_loss", [])
+        training = {
+            "epochs_run": len(history.history.get("loss", [])),
+            "best_epoch": int(np.argmin(losses)) + 1 if losses else None,
+            "best_val_loss": round(float(np.min(losses)), 5) if losses else None,
+            "minutes": round(minutes, 1),
+            "stopped_by_time_budget": budget.hit,
+            "trained_layers": f"above the frozen {cut} branch" if cut else "all",
+            "initialised_from_teacher": transferred,
+            "continued_from": continued,
+            "batch_size": batch_size, "learning_rate": learning_rate, "patience": patience, "seed": seed,
+        }
+        entry = _entry(student, teacher, teacher_weights, path, metrics, corpus_summary(patches), training, command)
+        _write_entry(Path(out), student, teacher_weights, entry)
+        return entry
 
 
 def _entry(student, teacher, tag, path, metrics, summary, training, command):

@@ -95,6 +95,9 @@ def tag_lists():
     return {"mtt": values["MTT_LABELS"], "msd": values["MSD_LABELS"]}
 
 
+RANDOM_OPS = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal")
+
+
 class OriginalGraph:
     """The original TF1 forward graph of one checkpoint, variables frozen to constants.
 
@@ -114,6 +117,9 @@ class OriginalGraph:
         values = read_checkpoint(checkpoint)
         for node in graph_def.node:
             node.attr.pop("_output_shapes", None)
+            if node.op in RANDOM_OPS and not (node.attr["seed"].i or node.attr["seed2"].i):
+                node.attr["seed"].i = 1  # only the dropout branch, inactive at inference; lets it run
+                node.attr["seed2"].i = 1  # when TensorFlow's op determinism is enabled in the process
             if node.op == "VariableV2":
                 tensor = tf.make_tensor_proto(values[node.name])
                 node.op = "Const"
