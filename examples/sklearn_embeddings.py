@@ -6,10 +6,9 @@ patches of a pretrained feature layer (`penultimate` [200] or `max_pool` / `mean
 [753] for timbral_temporal), exactly what `musiczoo features` writes. A standardised
 logistic regression is then scored with stratified k-fold cross-validation.
 
-    pip install -e ".[examples]"
     python examples/sklearn_embeddings.py path/to/genres --layer penultimate --folds 5
 
-Needs scikit-learn (the `examples` extra). Files that cannot be decoded are reported and left out.
+Needs scikit-learn (a musiczoo dependency). Files that cannot be decoded are reported and left out.
 """
 
 import argparse

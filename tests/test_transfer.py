@@ -176,7 +176,6 @@ def test_bad_datasets_are_clear_errors(tmp_path, capsys):
 
 
 def test_sklearn_example_on_embeddings(tmp_path, capsys, report):
-    pytest.importorskip("sklearn")
     spec = importlib.util.spec_from_file_location("sklearn_embeddings", ROOT / "examples" / "sklearn_embeddings.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)

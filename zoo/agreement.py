@@ -30,21 +30,17 @@ BATCH_SIZE = 32
 
 
 def roc_auc(scores, labels):
-    """ROC-AUC of `scores` `[n]` for boolean `labels` `[n]` (Mann-Whitney, ties count half).
+    """ROC-AUC of `scores` `[n]` for boolean `labels` `[n]` (ties count half).
 
     Returns:
         float in [0, 1], or nan when `labels` hold a single class.
     """
+    from sklearn.metrics import roc_auc_score
+
     labels = np.asarray(labels, dtype=bool)
-    positives, negatives = int(labels.sum()), int((~labels).sum())
-    if positives == 0 or negatives == 0:
+    if labels.all() or not labels.any():
         return float("nan")
-    scores = np.asarray(scores, dtype=np.float64)
-    ranks = np.empty(len(scores))
-    ranks[np.argsort(scores, kind="stable")] = np.arange(1, len(scores) + 1)
-    _, tie_group, tie_count = np.unique(scores, return_inverse=True, return_counts=True)
-    ranks = (np.bincount(tie_group, weights=ranks) / tie_count)[tie_group]  # tied scores share their mean rank
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    return float(roc_auc_score(labels, np.asarray(scores, dtype=np.float64)))
 
 
 def macro_roc_auc(scores, labels):

@@ -49,11 +49,9 @@ from zoo import audio as audio_io
 from zoo.atomic import atomic_path
 from zoo.batches import RowBatches
 from zoo.errors import ZooError
-from zoo import patching
-from zoo.features import PATCH_SECONDS
 from zoo.frontend import FRONTEND_CONFIG, N_MELS, frames_in
+from zoo.pipeline import PATCH_SECONDS, stream_patches
 from zoo.registry import build, card, load, tag_spaces
-from zoo.streaming import LogmelStream, PatchStream
 from zoo.weights import load_weights, save_weights, sha256_of, weighted_layers
 
 TEACHER = "timbral_temporal"
@@ -117,13 +115,9 @@ def file_patches(path, hop_seconds=PATCH_SECONDS):
     Returns:
         (list of (start frame, patch `[187, 96]`), log-mel frames in the file).
     """
-    logmel = LogmelStream()
-    patcher = PatchStream(frames_in(PATCH_SECONDS), patching.hop_frames(hop_seconds), "repeat")
-    found = []
-    for block in audio_io.open_file(path).blocks():
-        found += patcher.push(logmel.push(block))
-    found += patcher.push(logmel.finish())
-    return found + list(patcher.finish(logmel.frames)), logmel.frames
+    counter = {}
+    found = list(stream_patches(audio_io.open_file(path), hop_seconds, "repeat", audio_io.BLOCK_SECONDS, counter))
+    return found, counter["frames"]
 
 
 def _spread(count, limit):

@@ -22,9 +22,9 @@ from zoo.atomic import atomic_path
 from zoo.errors import ZooError
 from zoo.frontend import N_FFT, N_MELS, SAMPLE_RATE, build_frontend, frames_in
 from zoo.patching import frame_seconds
+from zoo.pipeline import PATCH_SECONDS
 from zoo.registry import DEFAULT_WEIGHTS, card, load
 
-PATCH_SECONDS = 3.0
 TAGS_ASSET = "tags.txt"
 CONFIG_NAME = "models.config"
 

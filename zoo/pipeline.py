@@ -51,7 +51,7 @@ class Result:
     _ended: bool = False
 
 
-def _patches(source, hop_seconds, last_patch, chunk_seconds, counter):
+def stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
     """Yields (start frame, patch `[frames, 96]`) over a streamed recording; sets counter["frames"] at the end."""
     logmel = LogmelStream()
     patcher = PatchStream(frames_in(PATCH_SECONDS), patching.hop_frames(hop_seconds), last_patch)
@@ -80,7 +80,7 @@ def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
                 return
             try:
                 source, counter = opener(), {}
-                for start, patch in _patches(source, hop_seconds, last_patch, chunk_seconds, counter):
+                for start, patch in stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
                     put(("patch", index, start, patch))
                 put(("end", index, source, counter["frames"]))
             except ZooError as error:
