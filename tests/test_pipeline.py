@@ -30,7 +30,7 @@ def test_batches_across_files_give_the_per_file_results(recordings, batch_size):
     expected = _per_file(recordings)
     openers = [lambda y=y, rate=rate: from_array(y, rate) for y, rate in recordings]
     function = zoo.features._network("timbral_temporal", "mtt")
-    results = list(pipeline.run(function, openers, batch_size=batch_size))
+    results = list(pipeline.run(lambda: function, openers, batch_size=batch_size))
     assert [r.index for r in results] == list(range(len(recordings)))
     for result, want in zip(results, expected):
         assert result.error is None
@@ -65,7 +65,7 @@ def test_a_file_failing_midway_drops_only_its_own_patches(recordings):
     rates = [recordings[1][1], 16000, recordings[2][1]]
     openers = [lambda y=y, rate=rate: from_array(y, rate) for y, rate in zip(arrays, rates)]
     function = zoo.features._network("timbral_temporal", "mtt")
-    results = list(pipeline.run(function, openers, batch_size=4, chunk_seconds=5.0))
+    results = list(pipeline.run(lambda: function, openers, batch_size=4, chunk_seconds=5.0))
     assert [r.error is None for r in results] == [True, False, True]
     assert "NaN" in str(results[1].error)
     want = _per_file([recordings[1], recordings[2]])
@@ -78,12 +78,12 @@ def test_a_bug_in_the_reader_surfaces_in_the_caller():
         raise RuntimeError("reader bug")
 
     with pytest.raises(RuntimeError, match="reader bug"):
-        list(pipeline.run(lambda x: x, [opener]))
+        list(pipeline.run(lambda: lambda x: x, [opener]))
 
 
 def test_bad_batch_size_is_refused():
     with pytest.raises(ZooError, match="batch_size"):
-        list(pipeline.run(lambda x: x, [], batch_size=0))
+        list(pipeline.run(lambda: lambda x: x, [], batch_size=0))
 
 
 def test_extract_many_matches_extract():

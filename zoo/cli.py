@@ -62,7 +62,6 @@ def _text_line(path, result, top):
 
 def cmd_tag(args):
     from zoo.features import tag_many
-    from zoo.plots import plot_taggram
 
     files = _files(args.files)
     if not files:
@@ -75,6 +74,8 @@ def cmd_tag(args):
                        last_patch=args.last_patch, batch_size=args.batch_size, precision=args.precision)
     for path, result in _progress(results, len(files), "tagging"):
         if args.plot and not isinstance(result, ZooError):
+            from zoo.plots import plot_taggram  # matplotlib loads only when images are asked for
+
             try:
                 plot_taggram(result, Path(args.plot) / f"{path.stem}.png", title=str(path))
             except OSError as error:

@@ -6,7 +6,7 @@ that frame sequence, so memory stays bounded whatever the length.
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import keras
@@ -143,8 +143,8 @@ def tag_many(audios, model="timbral_temporal", weights="mtt", hop_seconds=3.0, l
         does not stop the others.
     """
     audios = list(audios)
-    function = _network(model, weights, precision=precision)
-    for result in pipeline.run(function, _openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
+    network = partial(_network, model, weights, precision=precision)
+    for result in pipeline.run(network, _openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
                                chunk_seconds):
         yield audios[result.index], result.error or _taggram(result, model, weights)
 
@@ -235,8 +235,8 @@ def extract_many(audios, model="timbral_temporal", weights="mtt", layers=None, h
     if unknown:
         raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info['feature_layers'])}")
     audios = list(audios)
-    function = _network(model, weights, tuple(layers))
-    for result in pipeline.run(function, _openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
+    network = partial(_network, model, weights, tuple(layers))
+    for result in pipeline.run(network, _openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
                                chunk_seconds):
         yield audios[result.index], result.error or _features(result, layers, info, hop_seconds)
 

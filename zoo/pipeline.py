@@ -91,12 +91,15 @@ def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
         put(None)
 
 
-def run(function, openers, hop_seconds=3.0, last_patch="repeat", batch_size=BATCH_SIZE,
+def run(build_network, openers, hop_seconds=3.0, last_patch="repeat", batch_size=BATCH_SIZE,
         chunk_seconds=BLOCK_SECONDS):
-    """Runs `function` over every patch of every recording, in batches that span recordings.
+    """Runs a network over every patch of every recording, in batches that span recordings.
 
     Args:
-        function: network `[batch, frames, 96]` -> one tensor or a list of tensors `[batch, ...]`.
+        build_network: zero-argument callable returning the network function
+            `[batch, frames, 96]` -> one tensor or a list of tensors `[batch, ...]`;
+            called once the reader thread has started, so that building and
+            tracing the model overlaps the first file's decoding.
         openers: iterable of zero-argument callables returning an `AudioSource`
             (called in the reader thread, so a file that cannot be opened is
             that file's error).
@@ -141,6 +144,7 @@ def run(function, openers, hop_seconds=3.0, last_patch="repeat", batch_size=BATC
             yield result
 
     try:
+        function = build_network()
         while (item := items.get()) is not None:
             kind = item[0]
             if kind == "fatal":
