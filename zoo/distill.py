@@ -536,7 +536,8 @@ def _entry(student, teacher, tag, path, metrics, summary, training, command):
             "distilled_by": "zoo/distill.py",
         },
         "license": {
-            "name": parent["license"]["name"],
+            "name": parent["license"]["name"] + (" + research use only (MIR-1K in the training audio)"
+                                                 if summary["mir1k"] else ""),
             "file": parent["license"]["file"],
             "attribution": f"Distilled by musiczoo from {teacher} {tag} ({parent['license']['attribution']}). "
                            f"Training audio: freely licensed recordings (licenses per source in corpus.sources)."

@@ -53,9 +53,9 @@ def parse():
     parser.add_argument("--out", default=str(HERE), help="folder for results.jsonl, RESULTS.md and the plot")
     parser.add_argument("--cache", default=None, help="clip cache (default: $MUSICZOO_RATIONALE_CACHE or "
                         "~/.cache/musiczoo/rationale)")
-    parser.add_argument("--train-per-class", type=int, default=10, help="training clips per class (6.1 s each)")
-    parser.add_argument("--test-per-class", type=int, default=6, help="test clips per class")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs of every from-scratch model")
+    parser.add_argument("--train-per-class", type=int, default=20, help="training clips per class (6.1 s each)")
+    parser.add_argument("--test-per-class", type=int, default=10, help="test clips per class")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of every from-scratch model")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--models", nargs="*", default=None, help="subset of scratch models (default: all)")
     parser.add_argument("--no-pretrained", action="store_true")
@@ -422,15 +422,14 @@ def main():
     order = [(name, seed) for name in models if name not in HEAVY for seed in range(args.seeds)]
     order += [(name, seed) for seed in range(args.seeds) for name in models if name in HEAVY]
     for name, seed in [] if args.no_scratch else order:
-        if True:
-            for task in ("rhythm", "timbre"):
-                if (task, name, "scratch", seed) in done:
-                    continue
-                if late():
-                    not_run.append(f"{task} / {name} scratch seed {seed}")
-                    continue
-                record(dict(task=task, model=name, init="scratch", seed=seed,
-                            **run_scratch(name, task, seed, prepared[task], args.epochs)))
+        for task in ("rhythm", "timbre"):
+            if (task, name, "scratch", seed) in done:
+                continue
+            if late():
+                not_run.append(f"{task} / {name} scratch seed {seed}")
+                continue
+            record(dict(task=task, model=name, init="scratch", seed=seed,
+                        **run_scratch(name, task, seed, prepared[task], args.epochs)))
 
     sizes = {task: {split: f"{len(clips[task][split][1])} clips / {len(prepared[task][i][1])} patches"
                     for i, split in enumerate(("train", "test"))} for task in clips}
@@ -445,8 +444,8 @@ def main():
                f"{', '.join(split['train']['drum_kits'])}; test soundfont {', '.join(split['test']['soundfonts'])}, "
                f"test drum kits {', '.join(split['test']['drum_kits'])}"),
         machine=(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-                 f"({_cpu_name()}), TensorFlow {tf.__version__}, Keras {keras.__version__}; shared with other "
-                 "jobs (see load averages), so times are slower than on a quiet machine"),
+                 f"({_cpu_name()}), TensorFlow {tf.__version__}, Keras {keras.__version__}; the load averages "
+                 "below show whether other jobs shared the cores (times are slower if so)"),
         train_patches=int(len(prepared["rhythm"][0][1])),
         wall_minutes=(time.time() - began) / 60, load_start=load_start,
         load_end=" ".join(f"{v:.2f}" for v in os.getloadavg()), not_run=not_run, skipped=skipped)
