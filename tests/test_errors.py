@@ -1,5 +1,7 @@
 """Bad arguments and bad inputs raise ZooError with a message naming the problem."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -34,8 +36,13 @@ def test_sample_rate_other_than_16k():
         zoo.load("timbral_temporal", weights=None, sample_rate=44100)
 
 
-def test_missing_weight_tag_says_so():
-    with pytest.raises(ZooError, match="no pretrained 'msd' weights"):
+def test_missing_weight_tag_says_so(monkeypatch):
+    from zoo import registry
+
+    listing = copy.deepcopy(registry.manifest())  # a catalog where crnn has only its mtt weights
+    del listing["models"]["crnn"]["weights"]["msd"]
+    monkeypatch.setattr(registry, "manifest", lambda: listing)
+    with pytest.raises(ZooError, match="no pretrained 'msd' weights \\(available: mtt\\)"):
         zoo.load("crnn", weights="msd")
     with pytest.raises(ZooError, match="neither a weight tag"):
         zoo.load("timbral_temporal", weights="imagenet")
