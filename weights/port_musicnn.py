@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from zoo import frontend, original  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.registry import build  # noqa: E402
-from zoo.weights import MANIFEST_PATH, WEIGHTS_DIR, manifest, save_weights, sha256_of, weighted_layers  # noqa: E402
+from zoo.weights import MANIFEST_PATH, WEIGHTS_DIR, file_fields, manifest, save_weights, weighted_layers  # noqa: E402
 
 TARGETS = {
     "MTT_musicnn": ("timbral_temporal", "mtt"),
@@ -180,9 +180,7 @@ def manifest_entry(checkpoint, tag, path):
     roc, pr = METRICS[checkpoint]
     dataset = "MagnaTagATune" if tag == "mtt" else "Million Song Dataset"
     return {
-        "file": path.name,
-        "sha256": sha256_of(path),
-        "size": path.stat().st_size,
+        **file_fields(path),
         "tag_space": tag,
         "kind": "ported",
         "source": {

@@ -52,7 +52,7 @@ from zoo.errors import ZooError
 from zoo.frontend import FRONTEND_CONFIG, N_MELS, frames_in
 from zoo.pipeline import PATCH_SECONDS, stream_patches
 from zoo.registry import build, card, load, tag_spaces
-from zoo.weights import load_weights, save_weights, sha256_of, weighted_layers
+from zoo.weights import file_fields, load_weights, save_weights, sha256_of, weighted_layers
 
 TEACHER = "timbral_temporal"
 BRANCHES = ("timbral", "temporal")
@@ -524,9 +524,7 @@ def _entry(student, teacher, tag, path, metrics, summary, training, command):
              "its research-use terms." if summary["mir1k"] else "")
     parent = card(teacher, tag)
     return {
-        "file": path.name,
-        "sha256": sha256_of(path),
-        "size": path.stat().st_size,
+        **file_fields(path),
         "tag_space": tag,
         "kind": "distilled",
         "teacher": {"model": teacher, "weights": tag, "sha256": parent["sha256"]},

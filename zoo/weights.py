@@ -43,6 +43,11 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
+def file_fields(path):
+    """The manifest fields that identify a weight file: name, sha256 and size in bytes."""
+    return {"file": path.name, "sha256": sha256_of(path), "size": path.stat().st_size}
+
+
 def verify_file(path, expected_sha256, expected_size=None):
     """Refuses a weight file whose size or sha256 differs from its manifest entry.
 
