@@ -22,8 +22,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402
-from zoo.features import _network  # noqa: E402
-from zoo.frontend import N_MELS, frames_in  # noqa: E402
+from zoo.contract import N_MELS, frames_in  # noqa: E402
+from zoo.inference.api import network_function  # noqa: E402
 
 
 def layer_flops(layer):
@@ -82,7 +82,8 @@ def main():
         weights = (zoo.card(name, None)["available_weights"] or [None])[0]
         net = zoo.load(name, weights=weights, include_frontend=False)
         flops = model_flops(net)
-        function = _network(name, weights) if weights else tf.function(lambda x, net=net: net(x, training=False))
+        function = (network_function(name, weights) if weights
+                    else tf.function(lambda x, net=net: net(x, training=False)))
         for batch in args.batch:
             x = np.random.default_rng(0).uniform(0, 3, (batch, frames_in(3.0), N_MELS)).astype(np.float32)
             patches = best_rate(function, x, batch, args.repeats)

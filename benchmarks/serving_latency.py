@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from zoo.export import export  # noqa: E402
+from zoo.deploy.savedmodel import export  # noqa: E402
 
 WARM_UP = 5
 

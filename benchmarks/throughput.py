@@ -69,7 +69,7 @@ def synthesize(seconds, rate, seed):
 
 def make_files(folder, real_dir=None):
     """Writes the benchmark set into `folder`; returns the paths (real files from `real_dir` appended)."""
-    from zoo.audio import EXTENSIONS
+    from zoo.signal.audio import EXTENSIONS
 
     clip, rate = soundfile.read(EXAMPLE, dtype="float32")
     paths = [folder / "example_looped_40s.flac"]
@@ -91,7 +91,7 @@ def run_original(paths, out_file):
     """The original pipeline, one file at a time; writes {file: clip probabilities} and the processing time."""
     import librosa
 
-    from zoo import original
+    from zoo.reference import musicnn as original
 
     graph = original.original_graph("MTT_musicnn")
     start = time.perf_counter()
@@ -112,15 +112,15 @@ def timed(command):
 
 def frontend_table(paths):
     """Audio-seconds per second of the zoo's streamed on-graph log-mel and of librosa's, alternating."""
-    from zoo import original
-    from zoo.audio import load
-    from zoo.streaming import LogmelStream
+    from zoo.reference import musicnn as original
+    from zoo.signal.audio import read_file
+    from zoo.signal.streaming import LogmelStream
 
     def zoo_logmel(audio):
         stream = LogmelStream()
         return np.concatenate([stream.push(audio), stream.finish()])
 
-    audios = [load(path)[0] for path in paths]
+    audios = [read_file(path)[0] for path in paths]
     seconds = sum(len(a) for a in audios) / 16000
     zoo_logmel(audios[0][:48000])  # builds the front end
     best = {"zoo on-graph log-mel": 0.0, "librosa log-mel": 0.0}

@@ -1,6 +1,6 @@
 """Scikit-learn on musiczoo embeddings: one vector per file, logistic regression, cross-validation.
 
-Each file of a labeled collection (any layout `zoo.datasets` reads: GTZAN, Ballroom,
+Each file of a labeled collection (any layout `zoo.training.datasets` reads: GTZAN, Ballroom,
 IRMAS, one folder per class, or a CSV of path,label) becomes the mean over its 3 s
 patches of a pretrained feature layer (`penultimate` [200] or `max_pool` / `mean_pool`
 [753] for timbral_temporal), exactly what `musiczoo features` writes. A standardised
@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import zoo
-from zoo import datasets
+from zoo.training.datasets import read_dataset
 
 
 def embeddings(paths, model="timbral_temporal", weights="mtt", layer="penultimate"):
@@ -51,7 +51,7 @@ def evaluate(data, model="timbral_temporal", weights="mtt", layer="penultimate",
     Returns:
         accuracy per fold `[folds]`.
     """
-    dataset = datasets.load(data)
+    dataset = read_dataset(data)
     if any(len(labels) != 1 for _, labels in dataset.items):
         raise zoo.ZooError("this example classifies single-label collections; some files have several labels")
     features, kept = embeddings([path for path, _ in dataset.items], model, weights, layer)

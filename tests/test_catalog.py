@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import zoo
-from conftest import synth
+from fixtures import synth
+from zoo.models.architectures import BUILDERS
 
 PUBLISHED_PARAMS = {"timbral_temporal": 787_159, "vgg": 605_748}
 
@@ -20,6 +21,7 @@ def batch(seconds=3.0, n=2):
 
 def test_catalog_names():
     assert zoo.list_models() == ["timbral", "temporal", "timbral_temporal", "vgg", "crnn"]
+    assert set(BUILDERS) == set(zoo.list_models())  # every catalog entry has a registered builder
 
 
 @pytest.mark.parametrize("name", zoo.list_models())

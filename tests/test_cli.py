@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from conftest import synth
+from fixtures import synth
 from zoo.cli import main
 
 

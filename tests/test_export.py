@@ -15,10 +15,11 @@ import soxr
 import tensorflow as tf
 
 import zoo
-from zoo.audio import load as load_audio
+from zoo.signal.audio import read_file as load_audio
 from zoo.errors import ZooError
-from zoo.export import export, non_core_ops, write_models_config
-from zoo.serving import grpc_request, rest_request
+from zoo.deploy import savedmodel
+from zoo.deploy.savedmodel import export, non_core_ops, write_models_config
+from zoo.deploy.serving import grpc_request, rest_request
 
 SAVED_MODEL_CLI = Path(sys.executable).parent / "saved_model_cli"
 
@@ -82,6 +83,7 @@ def tf_only_report(exported, example_path, tmp_path_factory):
     return json.loads((folder / "report.json").read_text())
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_layout_and_models_config(exported):
     assert exported.name == "1" and exported.parent.name == "timbral_temporal"
     assert (exported / "saved_model.pb").is_file() and (exported / "variables").is_dir()
@@ -91,6 +93,7 @@ def test_layout_and_models_config(exported):
     assert not [p for p in exported.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_tf_only_process_matches_zoo_tag(tf_only_report, example_path, report):
     assert tf_only_report["imported"] == []
     taggram = zoo.tag(example_path)
@@ -110,6 +113,7 @@ def test_tf_only_process_matches_zoo_tag(tf_only_report, example_path, report):
     assert tf_only_report["wav_patch_count"] == [len(taggram.times)] * 2
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_bad_requests_get_readable_errors_and_the_process_survives(tf_only_report):
     assert tf_only_report["short_patches"] == 1  # 1 s of audio is padded to a patch, not refused
     errors = tf_only_report["errors"]
@@ -119,10 +123,12 @@ def test_bad_requests_get_readable_errors_and_the_process_survives(tf_only_repor
     assert tf_only_report["alive_after_errors"] == [1, 50]
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_graph_has_core_ops_only(exported):
     assert non_core_ops(exported) == []
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_core_op_walk_catches_tensorflow_io_ops(tmp_path):
     import tensorflow_io as tfio
 
@@ -133,6 +139,7 @@ def test_core_op_walk_catches_tensorflow_io_ops(tmp_path):
     assert any(op.startswith("IO>") for op in non_core_ops(tmp_path / "io_model"))
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     shown = subprocess.run([str(SAVED_MODEL_CLI), "show", "--dir", str(exported), "--all"],
                            capture_output=True, text=True, check=True).stdout
@@ -146,6 +153,7 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
     assert "Result for output key clip_probabilities" in ran
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_next_version_refusal_and_force(exported):
     out = exported.parent.parent
     with pytest.raises(ZooError, match="already exists"):
@@ -155,6 +163,7 @@ def test_next_version_refusal_and_force(exported):
         export("timbral_temporal", "mtt", out_dir=out, version=0)
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_interrupted_export_leaves_no_version_and_config_unchanged(tmp_path, monkeypatch):
     (tmp_path / "vgg").mkdir()
     config = write_models_config(tmp_path)
@@ -163,13 +172,14 @@ def test_interrupted_export_leaves_no_version_and_config_unchanged(tmp_path, mon
     def crash(*args, **kwargs):
         raise RuntimeError("simulated crash while verifying")
 
-    monkeypatch.setattr(sys.modules["zoo.export"], "_verify", crash)  # zoo.export is also the function
+    monkeypatch.setattr(savedmodel, "_verify", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
         export("vgg", "mtt", out_dir=tmp_path)
     assert list((tmp_path / "vgg").iterdir()) == []
     assert config.read_text() == before
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_models_config_lists_every_exported_model(tmp_path):
     for name in ("timbral_temporal", "vgg_msd"):
         (tmp_path / name / "3").mkdir(parents=True)
@@ -178,6 +188,7 @@ def test_models_config_lists_every_exported_model(tmp_path):
     assert text.count("config {") == 2 and '"vgg_msd"' in text and "not_a_model" not in text
 
 
+@pytest.mark.slow  # builds and reloads SavedModels
 def test_cli_export(tmp_path, capsys):
     from zoo.cli import main
 
@@ -258,7 +269,7 @@ def fake_rest_server():
 
 
 def test_rest_client_reads_both_answer_formats_and_reports_errors(fake_rest_server):
-    from zoo.serving import Client
+    from zoo.deploy.serving import Client
 
     port, seen = fake_rest_server
     client = Client("timbral_temporal", rest_port=port)
@@ -280,7 +291,7 @@ def test_grpc_client_talks_to_a_prediction_service():
     import grpc
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-    from zoo.serving import Client
+    from zoo.deploy.serving import Client
 
     class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
         def Predict(self, request, context):  # noqa: N802 - gRPC's naming

@@ -1,12 +1,13 @@
-"""The on-graph log-mel front end against a librosa reference computed as DESIGN.md section 3 says."""
+"""The on-graph log-mel front end against a librosa reference computed as `zoo.contract.FRONTEND_CONFIG` states it."""
 
 import keras
 import librosa
 import numpy as np
 import pytest
 
-from conftest import EXAMPLE, synth
-from zoo import frontend
+from fixtures import EXAMPLE, synth
+from zoo import contract
+from zoo.signal import logmel
 
 
 def librosa_reference(y):
@@ -19,7 +20,7 @@ def librosa_reference(y):
 
 @pytest.fixture(scope="module")
 def frontend_model():
-    return frontend.build_frontend()
+    return logmel.logmel_frontend()
 
 
 SIGNALS = {
@@ -44,8 +45,8 @@ def test_logmel_matches_librosa(frontend_model, name, report):
 
 def test_fixed_patch_keeps_first_187_of_188_frames():
     y = synth("noise", 3.0)
-    patch = frontend.build_frontend(samples=48_000, n_frames=frontend.frames_in(3.0)).predict(y[None], verbose=0)
-    full = frontend.build_frontend().predict(y[None], verbose=0)
+    patch = logmel.logmel_frontend(samples=48_000, n_frames=contract.frames_in(3.0)).predict(y[None], verbose=0)
+    full = logmel.logmel_frontend().predict(y[None], verbose=0)
     assert full.shape == (1, 188, 96)
     assert patch.shape == (1, 187, 96)
     np.testing.assert_array_equal(patch[0], full[0, :187])
@@ -55,13 +56,13 @@ def test_loud_input_saturates_instead_of_overflowing(frontend_model):
     y = (40.0 * synth("chords", 3.0)).astype(np.float32)  # far beyond full scale
     out = frontend_model.predict(y[None], verbose=0)
     assert np.all(np.isfinite(out))
-    assert out.max() <= np.log10(1 + 10000 * frontend.FLOAT16_MAX) + 1e-4
+    assert out.max() <= np.log10(1 + 10000 * contract.FLOAT16_MAX) + 1e-4
 
 
 @pytest.mark.parametrize(
     "layer",
-    [frontend.CenterPad(100, "constant"), frontend.Power(3.0), frontend.LogCompression(100.0, False),
-     frontend.CropFrames(17)],
+    [logmel.CenterPad(100, "constant"), logmel.Power(3.0), logmel.LogCompression(100.0, False),
+     logmel.CropFrames(17)],
 )
 def test_custom_layers_serialize_completely(layer):
     restored = keras.layers.deserialize(keras.layers.serialize(layer))
@@ -70,5 +71,5 @@ def test_custom_layers_serialize_completely(layer):
 
 
 def test_frames_and_samples_of_a_patch():
-    assert frontend.frames_in(3.0) == 187
-    assert frontend.samples_in(3.0) == 48_000
+    assert contract.frames_in(3.0) == 187
+    assert contract.samples_in(3.0) == 48_000

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import zoo
-from conftest import synth
-from zoo import pipeline
-from zoo.audio import from_array
+from fixtures import synth
+from zoo.inference import api, pipeline
+from zoo.signal.audio import from_array
 from zoo.errors import ZooError
 
 
@@ -29,7 +29,7 @@ def _per_file(recordings, **kwargs):
 def test_batches_across_files_give_the_per_file_results(recordings, batch_size):
     expected = _per_file(recordings)
     openers = [lambda y=y, rate=rate: from_array(y, rate) for y, rate in recordings]
-    function = zoo.features._network("timbral_temporal", "mtt")
+    function = api.network_function("timbral_temporal", "mtt")
     results = list(pipeline.run(lambda: function, openers, batch_size=batch_size))
     assert [r.index for r in results] == list(range(len(recordings)))
     for result, want in zip(results, expected):
@@ -46,7 +46,7 @@ def test_tag_many_keeps_order_and_reports_a_bad_file_without_stopping(recordings
     bad.write_bytes(b"this is not audio at all" * 100)
     missing = tmp_path / "missing.flac"
     paths = [good[0], bad, good[1], missing, good[2]]
-    results = list(zoo.features.tag_many(paths, batch_size=4))
+    results = list(zoo.tag_many(paths, batch_size=4))
     assert [path for path, _ in results] == paths
     errors = {path: result for path, result in results if isinstance(result, ZooError)}
     assert set(errors) == {bad, missing}
@@ -64,7 +64,7 @@ def test_a_file_failing_midway_drops_only_its_own_patches(recordings):
     arrays = [recordings[1][0], broken, recordings[2][0]]
     rates = [recordings[1][1], 16000, recordings[2][1]]
     openers = [lambda y=y, rate=rate: from_array(y, rate) for y, rate in zip(arrays, rates)]
-    function = zoo.features._network("timbral_temporal", "mtt")
+    function = api.network_function("timbral_temporal", "mtt")
     results = list(pipeline.run(lambda: function, openers, batch_size=4, chunk_seconds=5.0))
     assert [r.error is None for r in results] == [True, False, True]
     assert "NaN" in str(results[1].error)
@@ -89,7 +89,7 @@ def test_bad_batch_size_is_refused():
 def test_extract_many_matches_extract():
     arrays = [synth("chords", 5.0, 16000), synth("clicks", 8.0, 16000)]
     layers = ["timbral", "penultimate"]
-    many = list(zoo.features.extract_many(arrays, sample_rate=16000, layers=layers, batch_size=8))
+    many = list(zoo.extract_many(arrays, sample_rate=16000, layers=layers, batch_size=8))
     for (_, got), y in zip(many, arrays):
         want = zoo.extract(y, sample_rate=16000, layers=layers, batch_size=1)
         for name in layers:

@@ -5,8 +5,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from conftest import ROOT
-from zoo import ZooError, weights
+from fixtures import ROOT
+from zoo import ZooError
+from zoo.models import weights
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,7 @@ def port_module():
 def test_committed_weights_equal_a_fresh_port(port_module, checkpoint):
     model, tag = port_module.port(checkpoint)
     name = port_module.TARGETS[checkpoint][0]
-    committed = weights.read_weights(weights.WEIGHTS_DIR / f"{name}.{tag}.weights.h5")
+    committed = weights.read_weights(weights.weights_dir() / f"{name}.{tag}.weights.h5")
     fresh = {f"{layer.name}/{v.name}": v.numpy() for layer in weights.weighted_layers(model) for v in layer.weights}
     assert committed.keys() == fresh.keys()
     for key, value in fresh.items():

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import ROOT, synth
 import zoo
-from zoo import frontend, transfer
+from fixtures import ROOT, synth
 from zoo.cli import main
+from zoo.contract import PATCH_SAMPLES, frames_in
 from zoo.errors import ZooError
+from zoo.signal.logmel import logmel_frontend
+from zoo.training import datasets, finetune, portable, predict
 
 SR = 16000
 
@@ -44,39 +46,42 @@ def _write_classes(root, files_per_class, rate=SR):
 
 
 def test_portable_frontend_matches_zoo_frontend():
-    reference = frontend.build_frontend(transfer.SAMPLES, frontend.frames_in(3.0))
-    portable = transfer.portable_frontend()
-    assert not [layer for layer in portable.layers if type(layer).__module__.startswith("zoo")]
+    reference = logmel_frontend(PATCH_SAMPLES, frames_in(3.0))
+    rebuilt = portable.portable_frontend()
+    assert not [layer for layer in rebuilt.layers if type(layer).__module__.startswith("zoo")]
     batch = np.stack([synth(kind, 3.0) for kind in ("noise", "chords", "sweep", "clicks", "silence")])
     batch = np.concatenate([batch, 40 * batch[:1]])  # loud enough to saturate float16
-    difference = np.abs(reference(batch).numpy() - portable(batch).numpy()).max()
+    difference = np.abs(reference(batch).numpy() - rebuilt(batch).numpy()).max()
     assert difference < 1e-5
 
 
-def test_waveform_patches_follow_zoo_patching():
-    seven = np.arange(int(7.5 * SR), dtype=np.float32)
-    patches, starts = transfer.waveform_patches(seven)
-    assert patches.shape == (3, transfer.SAMPLES)  # two whole patches and a 1.5 s tail
-    assert list(starts) == [0, 187, 374]
-    np.testing.assert_array_equal(patches[1], seven[187 * 256:187 * 256 + transfer.SAMPLES])
-    short = synth("chords", 1.0)
-    patches, _ = transfer.waveform_patches(short)
-    np.testing.assert_array_equal(patches[0, :SR], short)
-    np.testing.assert_array_equal(patches[0, SR:2 * SR], short)  # repeated, as zoo repeats short clips
-    assert len(transfer.waveform_patches(seven, last_patch="drop")[0]) == 2
+def test_training_patches_are_the_patches_zoo_tag_sees(tmp_path):
+    seven, short = synth("sweep", 7.5), synth("chords", 1.0)
+    soundfile.write(tmp_path / "seven.wav", seven, SR, subtype="FLOAT")
+    soundfile.write(tmp_path / "short.wav", short, SR, subtype="FLOAT")
+    items = [(tmp_path / "seven.wav", ["a"]), (tmp_path / "short.wav", ["b"])]
+    patches, owners, kept, skipped = finetune._logmel_patches(items, tmp_path, 3.0, verbose=False)
+    assert list(owners) == [0, 0, 0, 1] and kept == [0, 1] and not skipped  # two whole patches and a 1.5 s tail
+    whole = logmel_frontend().predict(seven[None], verbose=0)[0]
+    for patch, start in zip(patches[:3], (0, 187, 374)):
+        piece = whole[start:start + 187]
+        np.testing.assert_allclose(patch[:len(piece)], piece, atol=1e-4)
+    short_frames = logmel_frontend().predict(short[None], verbose=0)[0]  # 63 frames, repeated as zoo.tag does
+    np.testing.assert_allclose(patches[3][:63], short_frames, atol=1e-4)
+    np.testing.assert_allclose(patches[3][63:126], short_frames, atol=1e-4)
 
 
 def test_split_by_file_is_stratified_and_seeded():
     labels = [["a"]] * 10 + [["b"]] * 5 + [["c"]]
-    train, val = transfer.split_files(labels, 0.2, seed=3)
+    train, val = datasets.split_files(labels, 0.2, seed=3)
     assert not set(train) & set(val) and len(train) + len(val) == len(labels)
     assert [labels[i][0] for i in val].count("a") == 2 and [labels[i][0] for i in val].count("b") == 1
     assert 15 in train  # a single-file class is always trained on
-    again = transfer.split_files(labels, 0.2, seed=3)
+    again = datasets.split_files(labels, 0.2, seed=3)
     assert np.array_equal(again[1], val)
-    assert not np.array_equal(transfer.split_files(labels, 0.2, seed=4)[1], val)
+    assert not np.array_equal(datasets.split_files(labels, 0.2, seed=4)[1], val)
     with pytest.raises(ZooError, match="validation_split"):
-        transfer.split_files(labels, 1.0)
+        datasets.split_files(labels, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +90,12 @@ def trained(tmp_path_factory):
     root = _write_classes(tmp_path_factory.mktemp("data") / "sounds", files_per_class=10)
     (root / "noisy" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     out = tmp_path_factory.mktemp("out")
-    result = transfer.finetune(root, "timbral_temporal", "mtt", out, epochs=20, validation_split=0.3, seed=1,
+    result = finetune.finetune(root, "timbral_temporal", "mtt", out, epochs=20, validation_split=0.3, seed=1,
                                verbose=False)
     return root, out, result
 
 
+@pytest.mark.slow
 def test_finetune_separates_two_sound_classes(trained, report):
     root, out, result = trained
     scores = result.report["validation"]
@@ -104,11 +110,12 @@ def test_finetune_separates_two_sound_classes(trained, report):
     assert history["phases"][0]["phase"] == "head" and "val_loss" in history["phases"][0]["history"]
     assert not list(out.glob(".*"))  # no temporary files left behind
 
-    taggram = transfer.predict(out, root / "tonal" / "tonal00.wav")
+    taggram = predict.predict(out, root / "tonal" / "tonal00.wav")
     assert taggram.top(1)[0][0] == "tonal"
     assert taggram.probabilities.shape == (1, 2)
 
 
+@pytest.mark.slow
 def test_saved_model_reloads_without_zoo(trained, tmp_path, report):
     root, out, result = trained
     batch = np.stack([_tonal(3.0, 77), _bursts(3.0, 78)])
@@ -128,18 +135,20 @@ def test_saved_model_reloads_without_zoo(trained, tmp_path, report):
     assert expected[0].argmax() == 1 and expected[1].argmax() == 0  # tonal, noisy
 
 
+@pytest.mark.slow
 def test_fine_tuning_trains_only_the_top_blocks(tmp_path):
     root = _write_classes(tmp_path / "sounds", files_per_class=2)
-    result = transfer.finetune(root, "timbral_temporal", None, tmp_path / "out", epochs=1, fine_tune_blocks=1,
+    result = finetune.finetune(root, "timbral_temporal", None, tmp_path / "out", epochs=1, fine_tune_blocks=1,
                                validation_split=0.5, batch_size=8, verbose=False)
     assert result.report["phases"][1]["blocks"] == ["cnn3"]
     backbone = result.model.get_layer("backbone")
     trainable = sorted(layer.name for layer in backbone.layers if layer.trainable and layer.weights)
     assert trainable == ["cnn3_bn", "cnn3_conv"]
     with pytest.raises(ZooError, match="fine_tune_blocks must be between 0 and 5"):
-        transfer.finetune(root, "timbral_temporal", None, tmp_path / "bad", fine_tune_blocks=6, verbose=False)
+        finetune.finetune(root, "timbral_temporal", None, tmp_path / "bad", fine_tune_blocks=6, verbose=False)
 
 
+@pytest.mark.slow
 def test_cli_finetune_on_a_folder_and_a_multi_label_csv(tmp_path, capsys):
     root = _write_classes(tmp_path / "sounds", files_per_class=3)
     status = main(["finetune", str(root), "--weights", "none", "--out", str(tmp_path / "folder"), "--epochs", "1",
@@ -162,19 +171,20 @@ def test_cli_finetune_on_a_folder_and_a_multi_label_csv(tmp_path, capsys):
 def test_bad_datasets_are_clear_errors(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ZooError, match="matches no dataset layout"):
-        transfer.finetune(tmp_path / "empty", weights=None, out_dir=tmp_path / "out", verbose=False)
+        finetune.finetune(tmp_path / "empty", weights=None, out_dir=tmp_path / "out", verbose=False)
     (tmp_path / "one" / "only").mkdir(parents=True)
     soundfile.write(tmp_path / "one" / "only" / "a.wav", synth("chords", 1.0), SR)
     with pytest.raises(ZooError, match="at least two classes"):
-        transfer.finetune(tmp_path / "one", weights=None, out_dir=tmp_path / "out", verbose=False)
+        finetune.finetune(tmp_path / "one", weights=None, out_dir=tmp_path / "out", verbose=False)
     (tmp_path / "list.csv").write_text("one/only/a.wav,a\nnowhere.wav,b\n")
     status = main(["finetune", str(tmp_path / "list.csv"), "--weights", "none", "--out", str(tmp_path / "out")])
     assert status == 2
     assert "nowhere.wav" in capsys.readouterr().err
     with pytest.raises(ZooError, match="pooling"):
-        transfer.build("timbral_temporal", None, 2, False, pooling=None)
+        portable.classifier_model("timbral_temporal", None, 2, False, pooling=None)
 
 
+@pytest.mark.slow
 def test_sklearn_example_on_embeddings(tmp_path, capsys, report):
     spec = importlib.util.spec_from_file_location("sklearn_embeddings", ROOT / "examples" / "sklearn_embeddings.py")
     example = importlib.util.module_from_spec(spec)
@@ -188,9 +198,9 @@ def test_sklearn_example_on_embeddings(tmp_path, capsys, report):
 
 @pytest.mark.parametrize("name", ["timbral", "temporal", "timbral_temporal", "vgg", "crnn"])
 def test_every_fine_tuning_block_names_weighted_layers(name):
-    network = transfer.build(name, None, 3, multi_label=True, pooling="max")
+    network = portable.classifier_model(name, None, 3, multi_label=True, pooling="max")
     backbone = network.get_layer("backbone")
     assert network.output.shape == (None, 3)
-    for block in transfer.BLOCKS[zoo.card(name, weights=None)["family"]]:
-        transfer._unfreeze(backbone, list(block))
+    for block in finetune.BLOCKS[zoo.card(name, weights=None)["family"]]:
+        finetune._unfreeze(backbone, list(block))
         assert [layer for layer in backbone.layers if layer.trainable and layer.weights], (name, block)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import ZooError, registry, weights
+from zoo import ZooError
+from zoo.models import weights
 
 
 def manifest_entries():
@@ -18,20 +19,20 @@ def manifest_entries():
 
 @pytest.mark.parametrize("name,tag,entry", list(manifest_entries()), ids=lambda v: str(v)[:20])
 def test_every_manifest_entry_matches_its_file(name, tag, entry):
-    path = weights.WEIGHTS_DIR / entry["file"]
+    path = weights.weights_dir() / entry["file"]
     assert path.stat().st_size == entry["size"]
     assert weights.sha256_of(path) == entry["sha256"]
     for key in ("source", "license", "training_data", "metrics", "frontend", "tag_space"):
         assert entry[key], key
-    assert (weights.WEIGHTS_DIR / entry["license"]["file"]).exists()
+    assert (weights.weights_dir() / entry["license"]["file"]).exists()
 
 
 @pytest.fixture
 def weights_copy(tmp_path, monkeypatch):
-    """A writable copy of weights/ that the registry reads instead of the real one."""
+    """A writable copy of weights/ that the catalog reads instead of the real one ($MUSICZOO_WEIGHTS_DIR)."""
     copy = tmp_path / "weights"
-    shutil.copytree(weights.WEIGHTS_DIR, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", copy)
+    shutil.copytree(weights.weights_dir(), copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    monkeypatch.setenv(weights.WEIGHTS_ENV, str(copy))
     return copy
 
 

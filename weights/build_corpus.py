@@ -2,16 +2,17 @@
 
 Usage (from the repository root, inside the project's virtualenv, as root or with sudo for apt):
 
-    python weights/build_corpus.py --out /work/corpus
+    python weights/build_corpus.py --out ~/musiczoo-corpus    # or set $MUSICZOO_CORPUS and omit --out
 
 Needs: Debian's package registry (`apt-get download`, `dpkg -x`), `fluidsynth`
 (installed with `apt-get install -y fluidsynth` when missing and running as
 root; otherwise install it yourself or pass `--midi-pieces 0`) and the
 `music21` Python package for the score corpus (`pip install -e ".[corpus]"`).
-Optional: `/work/shared/data/mir1k` (MIR-1K sung pop, research use) is
-referenced in place, never copied; without it the corpus is simply smaller.
+Optional: MIR-1K (sung pop, research use), by default at `../shared/data/mir1k`
+next to the repository (`--mir1k` to point elsewhere), is referenced in place,
+never copied; without it the corpus is simply smaller.
 
-What it writes under `--out` (keep it outside the repository):
+What it writes under `--out` (default `$MUSICZOO_CORPUS`; keep it outside the repository):
   debs/, packages/<name>/    downloaded and extracted Debian packages
   audio/drums/, audio/loops/, audio/midi/
                              16 kHz mono FLAC sequenced from drum one-shots,
@@ -50,11 +51,11 @@ import soundfile
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zoo import audio as audio_io  # noqa: E402
 from zoo.atomic import atomic_path  # noqa: E402
-from zoo.distill import split_of  # noqa: E402
+from zoo.contract import SAMPLE_RATE  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
-from zoo.frontend import SAMPLE_RATE  # noqa: E402
+from zoo.signal import audio as audio_io  # noqa: E402
+from zoo.training.corpus import split_of  # noqa: E402
 
 SOUNDTRACKS = (
     "wesnoth-1.16-music", "freedroidrpg-data", "planetblupi-music-ogg", "supertuxkart-data", "hedgewars-data",
@@ -65,7 +66,8 @@ SOUNDFONTS = {
     "musescore-general-soundfont-small": "usr/share/sounds/sf3/MuseScore_General_Lite.sf3",
     "timgm6mb-soundfont": "usr/share/sounds/sf2/TimGM6mb.sf2",
 }
-MIR1K = Path("/work/shared/data/mir1k")
+MIR1K = ROOT.parent / "shared" / "data" / "mir1k"  # the shared data folder next to the repository
+CORPUS_ENV = "MUSICZOO_CORPUS"
 MIR1K_LICENSE = "MIR-1K (Hsu and Jang 2010), research use only; not redistributed"
 MUSIC21_LICENSE = "music21 corpus scores (BSD-3-Clause package; public-domain works)"
 AUDIO_SUFFIXES = (".ogg", ".wav", ".flac", ".mp3", ".aiff", ".aif")
@@ -257,7 +259,7 @@ def sequence(kit, rng, seconds, cache):
             if role not in pick:
                 continue
             if pick[role] not in cache:
-                cache[pick[role]] = audio_io.load(pick[role])[0][: 2 * SAMPLE_RATE]
+                cache[pick[role]] = audio_io.read_file(pick[role])[0][: 2 * SAMPLE_RATE]
             sample = cache[pick[role]]
             start = max(0, int((index * step + rng.normal(0, 0.004)) * SAMPLE_RATE))
             out[start:start + len(sample)] += rng.uniform(0.5, 1.0) * sample[: len(out) - start]
@@ -290,7 +292,7 @@ def drum_rows(out, patterns_per_kit, seconds, seed):
     for path in sorted(root.rglob("loop_*.flac")):
         target = out / "audio/loops" / f"{path.stem}.flac"
         if not target.exists():
-            loop = audio_io.load(path)[0]
+            loop = audio_io.read_file(path)[0]
             write_flac(target, np.tile(loop, -(-int(seconds * SAMPLE_RATE) // len(loop)))[: int(seconds * SAMPLE_RATE)])
         relative = path.relative_to(root).as_posix()
         rows.append({
@@ -471,16 +473,21 @@ def build(out, midi_pieces, midi_seconds, patterns_per_kit, pattern_seconds, min
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, help="corpus folder, outside the repository (e.g. /work/corpus)")
+    parser.add_argument("--out", default=os.environ.get(CORPUS_ENV) or None,
+                        help=f"corpus folder, outside the repository (default: ${CORPUS_ENV})")
     parser.add_argument("--midi-pieces", type=int, default=120, help="music21 scores to render (0: none)")
     parser.add_argument("--midi-seconds", type=float, default=90.0, help="seconds kept of each rendering")
     parser.add_argument("--patterns-per-kit", type=int, default=6, help="drum patterns sequenced per kit")
     parser.add_argument("--pattern-seconds", type=float, default=30.0, help="length of drum patterns and loops")
     parser.add_argument("--min-music-seconds", type=float, default=20.0,
                         help="shortest soundtrack file kept (shorter ones are sound effects)")
-    parser.add_argument("--mir1k", default=str(MIR1K), help="MIR-1K folder, used in place if present ('' to skip)")
+    parser.add_argument("--mir1k", default=str(MIR1K),
+                        help="MIR-1K folder, used in place if present (default: ../shared/data/mir1k next to the "
+                             "repository; '' to skip)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not args.out:
+        parser.error(f"give the corpus folder with --out or ${CORPUS_ENV}")
     summary = build(args.out, args.midi_pieces, args.midi_seconds, args.patterns_per_kit, args.pattern_seconds,
                     args.min_music_seconds, args.mir1k, args.seed)
     print(f"{summary['hours']:.2f} h in {summary['files']} files")

@@ -11,7 +11,8 @@ the zoo model's layers by name and shape, and refuses to write anything if a
 variable is left unused or a layer unset. It then validates the port against
 the original graph, printing the model difference (same log-mel input) and the
 front-end difference (zoo on-graph log-mel against librosa) separately, and
-writes `weights/<model>.<tag>.weights.h5` plus the manifest entry.
+writes `weights/<model>.<tag>.weights.h5` plus the manifest entry (into
+`$MUSICZOO_WEIGHTS_DIR` instead when that is set).
 """
 
 import argparse
@@ -25,10 +26,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zoo import frontend, original  # noqa: E402
+from zoo.contract import FRONTEND_CONFIG  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
-from zoo.registry import build  # noqa: E402
-from zoo.weights import MANIFEST_PATH, WEIGHTS_DIR, file_fields, manifest, save_weights, weighted_layers  # noqa: E402
+from zoo.models.loading import build  # noqa: E402
+from zoo.models.weights import (  # noqa: E402
+    WEIGHTS_ENV,
+    file_fields,
+    manifest,
+    save_weights,
+    weighted_layers,
+    weights_dir,
+)
+from zoo.reference import musicnn as original  # noqa: E402
+from zoo.signal.logmel import logmel_frontend  # noqa: E402
 
 TARGETS = {
     "MTT_musicnn": ("timbral_temporal", "mtt"),
@@ -160,7 +170,7 @@ def validation_audio():
 def validate(checkpoint, model):
     """Prints the model and front-end differences against the original; returns the model difference."""
     reference = original.OriginalGraph(checkpoint)
-    fe = frontend.build_frontend()
+    fe = logmel_frontend()
     model_diff = frontend_diff = 0.0
     for name, audio in validation_audio().items():
         patches = original.original_patches(original.librosa_logmel(audio))
@@ -206,7 +216,7 @@ def manifest_entry(checkpoint, tag, path):
             "pr_auc_reported": pr,
             "protocol": PROTOCOL.format(dataset=dataset),
         },
-        "frontend": dict(frontend.FRONTEND_CONFIG),
+        "frontend": dict(FRONTEND_CONFIG),
         **({"architecture": architecture(checkpoint)} if architecture(checkpoint) else {}),
         "description": f"{checkpoint} of musicnn {original.VERSION}, ported to the zoo's {name}.",
     }
@@ -214,12 +224,13 @@ def manifest_entry(checkpoint, tag, path):
 
 def write_manifest(entries):
     """Adds `{(model, tag): entry}` to the manifest, atomically."""
-    data = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    path = weights_dir() / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
     for (name, tag), entry in entries.items():
         data["models"][name]["weights"][tag] = entry
-    tmp = MANIFEST_PATH.with_name(MANIFEST_PATH.name + ".tmp")
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, MANIFEST_PATH)
+    os.replace(tmp, path)
     manifest.cache_clear()
 
 
@@ -229,6 +240,9 @@ def main(argv=None):
                         help=f"any of {', '.join(TARGETS)} (default: all)")
     parser.add_argument("--tolerance", type=float, default=1e-5, help="largest model difference accepted")
     args = parser.parse_args(argv)
+    if not os.environ.get(WEIGHTS_ENV):  # this checkout's weights/, never an installed copy of musiczoo
+        os.environ[WEIGHTS_ENV] = str(ROOT / "weights")
+        manifest.cache_clear()
     unknown = sorted(set(args.checkpoints) - set(TARGETS))
     if unknown:
         parser.error(f"unknown checkpoint(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
@@ -245,10 +259,10 @@ def main(argv=None):
     entries = {}
     for checkpoint, (model, tag) in ported.items():
         name = TARGETS[checkpoint][0]
-        path = WEIGHTS_DIR / f"{name}.{tag}.weights.h5"
+        path = weights_dir() / f"{name}.{tag}.weights.h5"
         save_weights(model, path)
         entries[(name, tag)] = manifest_entry(checkpoint, tag, path)
-        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
     write_manifest(entries)
 
 

@@ -16,9 +16,9 @@ include_frontend=False, classes=8)`, its own sigmoid top, binary cross-entropy o
 Adam 1e-3, batch 16, the same number of epochs on the same patches, no early stopping), a tiny
 temporal-only network built from zoo blocks (~7.3k parameters, after Pons et al.'s Ballroom models),
 and every backbone with pretrained weights (`zoo.card(name, None)["available_weights"]`) as a frozen
-mean-pooled feature extractor with a linear softmax head (dropout 0.25 + dense, as zoo.transfer's
-head). Log-mel patches are computed once with the zoo front end (`zoo.frontend.build_frontend`) from
-the 3 s patches `zoo.transfer.waveform_patches` cuts. Clip accuracy = argmax of the mean over a clip's
+mean-pooled feature extractor with a linear softmax head (dropout 0.25 + dense, as the head of
+`zoo.training.portable.classifier_model`). Log-mel patches are computed once by streaming each clip
+through `zoo.tag`'s inference pipeline (whole 3 s patches). Clip accuracy = argmax of the mean over a clip's
 patches. Every (task, model, init, seed) result is appended to `results.jsonl` in --out and skipped when
 the command is rerun, so an interrupted run resumes; `--deadline-minutes` stops starting new runs after
 that time and still writes the report of what finished.
@@ -77,20 +77,23 @@ def parse():
 
 
 def logmel_patches(waves):
-    """Log-mel patches `[patches, 187, 96]` and the clip index of each patch, via the zoo's own code."""
-    from zoo import frontend
-    from zoo.pipeline import PATCH_SECONDS
-    from zoo.transfer import SAMPLES, waveform_patches
+    """Log-mel patches `[patches, 187, 96]` and the clip index of each patch, via the zoo's own code.
+
+    The clips stream through the inference pipeline of `zoo.tag` (whole patches only), whose
+    network here is the identity, so the patches are exactly the ones `zoo.tag` would classify.
+    """
+    from zoo.contract import SAMPLE_RATE
+    from zoo.inference import pipeline
+    from zoo.inference.api import openers
 
     patches, owners = [], []
-    for i, wave in enumerate(waves):
-        p, _ = waveform_patches(wave, PATCH_SECONDS, "drop")
-        patches.append(p)
-        owners.extend([i] * len(p))
-    front = frontend.build_frontend(SAMPLES, frontend.frames_in(PATCH_SECONDS))
-    x = np.concatenate(patches)
-    mel = np.concatenate([front.predict_on_batch(x[i:i + 32]) for i in range(0, len(x), 32)])
-    return mel.astype(np.float32), np.asarray(owners)
+    for result in pipeline.run(lambda: np.asarray, openers(waves, SAMPLE_RATE), last_patch="drop"):
+        if result.error is not None:
+            raise result.error
+        (found,) = result.outputs
+        patches.append(found)
+        owners.extend([result.index] * len(found))
+    return np.concatenate(patches).astype(np.float32), np.asarray(owners)
 
 
 # ---------------------------------------------------------------- models
@@ -105,11 +108,12 @@ def tiny_temporal(classes, filters=26):
     import keras
     from keras import layers
 
-    from zoo import blocks, frontend
+    from zoo.contract import N_MELS, frames_in
+    from zoo.models import blocks
 
-    logmel = keras.Input((frontend.frames_in(3.0), frontend.N_MELS), name="logmel")
+    logmel = keras.Input((frames_in(3.0), N_MELS), name="logmel")
     x = blocks.normalized_input(logmel)
-    x = layers.AveragePooling2D(pool_size=(1, frontend.N_MELS), name="mel_mean")(x)
+    x = layers.AveragePooling2D(pool_size=(1, N_MELS), name="mel_mean")(x)
     frames = blocks.temporal_branch(x, lengths=(128, 64, 32), filters=filters)
     pooled = layers.Concatenate(name="pooled")([layers.GlobalMaxPooling1D(name="max_pool")(frames),
                                                 layers.GlobalAveragePooling1D(name="mean_pool")(frames)])
@@ -161,7 +165,7 @@ def embed(name, x):
     """Frozen mean-pooled features of pretrained `name` (its first available weight tag)."""
     import zoo
 
-    tag = zoo.card(name, None)["available_weights"][0]
+    tag = zoo.card(name, None).available_weights[0]
     backbone = zoo.load(name, weights=tag, include_top=False, include_frontend=False, pooling="avg")
     return np.concatenate([backbone.predict_on_batch(x[i:i + 32]) for i in range(0, len(x), 32)]), tag
 
@@ -169,7 +173,7 @@ def embed(name, x):
 def run_linear(features, task, seed, data):
     import keras
 
-    from zoo.transfer import HEAD_DROPOUT
+    from zoo.training.portable import HEAD_DROPOUT
 
     keras.utils.set_random_seed(seed)
     (f_train, o_train, y_train), (f_test, o_test, y_test), classes = data
@@ -290,9 +294,9 @@ def write_report(out, rows, meta, args):
 
     lines += ["", "## Origin of the pretrained weights", ""]
     for name in CATALOG:
-        for tag in zoo.card(name, None)["available_weights"][:1]:
+        for tag in zoo.card(name, None).available_weights[:1]:
             card = zoo.card(name, tag)
-            source, data = card.get("source") or {}, str(card.get("training_data") or "")
+            source, data = card.source or {}, str(card.training_data or "")
             origin = (f"converted {source.get('package')} {source.get('version')} checkpoint {source.get('checkpoint')}"
                       if isinstance(source, dict) and source.get("package") else
                       f"distilled ({source.get('recipe') if isinstance(source, dict) else source})")
@@ -304,12 +308,12 @@ def write_report(out, rows, meta, args):
                     if seen else "")
             used = sorted({r["weights_sha256"][:12] for r in rows if r["model"] == name and r.get("weights_sha256")})
             sha = (f"sha256 as used: {', '.join(used)}..." if used else
-                   f"sha256 in the manifest now: {str(card.get('sha256'))[:12]}...")
+                   f"sha256 in the manifest now: {str(card.sha256)[:12]}...")
             lines.append(f"- `{name}` `{tag}` ({sha}): {origin}.{note}")
     present = {(r["task"], r["model"], r["init"], r["seed"]) for r in rows}
 
     expected = [(task, name, "pretrained+linear", seed) for task in ("rhythm", "timbre") for name in CATALOG
-                if zoo.card(name, None)["available_weights"] for seed in range(args.seeds)]
+                if zoo.card(name, None).available_weights for seed in range(args.seeds)]
     expected += [(task, name, "scratch", seed) for task in ("rhythm", "timbre") for name in SCRATCH_MODELS
                  for seed in range(args.seeds)]
     missing = [key for key in expected if key not in present]
@@ -389,7 +393,7 @@ def main():
 
     if not args.no_pretrained:
         for name in CATALOG:
-            if not zoo.card(name, None)["available_weights"]:
+            if not zoo.card(name, None).available_weights:
                 continue
             for task in ("rhythm", "timbre"):
                 if all((task, name, "pretrained+linear", s) in done for s in range(args.seeds)):
@@ -413,7 +417,7 @@ def main():
                     result = run_linear(f_train, task, seed, ((f_train, o_train, y_train), (f_test, o_test, y_test),
                                                               classes))
                     record(dict(task=task, model=name, init="pretrained+linear", weights=tag, seed=seed,
-                                weights_sha256=zoo.card(name, tag)["sha256"],
+                                weights_sha256=zoo.card(name, tag).sha256,
                                 extract_seconds=extract, **result))
 
     models = args.models or list(SCRATCH_MODELS)

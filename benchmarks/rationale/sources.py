@@ -8,10 +8,11 @@ Every source is a freely licensed Debian package (licenses in each package's
   soundfonts that `fluidsynth` renders from MIDI;
 - `sonic-pi-samples`: recorded one-shots (not used by the default tasks; listed for completeness).
 
-`package_root(name)` finds an unpacked package, in this order: `$MUSICZOO_CORPUS/<name>`,
-`/work/corpus/packages/<name>` (where a colleague unpacked them on the development machine), then the
-cache folder (`$MUSICZOO_RATIONALE_CACHE`, default `~/.cache/musiczoo/rationale`). When none holds it,
-it runs `apt-get download <name>` and `dpkg -x <deb> <cache>/<name>` (no root needed; needs Debian/Ubuntu
+`package_root(name)` finds an unpacked package, in this order: when `$MUSICZOO_CORPUS` is set (the
+distillation corpus of `weights/build_corpus.py`, which unpacks its packages there),
+`$MUSICZOO_CORPUS/packages/<name>` and `$MUSICZOO_CORPUS/<name>`; then the cache folder
+(`$MUSICZOO_RATIONALE_CACHE`, default `~/.cache/musiczoo/rationale`). When none holds it, it runs
+`apt-get download <name>` and `dpkg -x <deb> <cache>/<name>` (no root needed; needs Debian/Ubuntu
 apt sources). `ensure_fluidsynth()` runs `apt-get install -y fluidsynth` (with sudo when not root) if
 the `fluidsynth` command is missing. Nothing here writes into the repository.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 PACKAGES = ("hydrogen-drumkits", "fluid-soundfont-gm", "timgm6mb-soundfont", "musescore-general-soundfont-small")
 DEFAULT_CACHE = Path.home() / ".cache" / "musiczoo" / "rationale"
-DEVELOPMENT_CORPUS = Path("/work/corpus/packages")
+CORPUS_ENV = "MUSICZOO_CORPUS"
 
 
 def cache_dir():
@@ -33,9 +34,10 @@ def cache_dir():
 
 
 def _candidates(name):
-    if os.environ.get("MUSICZOO_CORPUS"):
-        yield Path(os.environ["MUSICZOO_CORPUS"]) / name
-    yield DEVELOPMENT_CORPUS / name
+    if os.environ.get(CORPUS_ENV):
+        corpus = Path(os.environ[CORPUS_ENV]).expanduser()
+        yield corpus / "packages" / name
+        yield corpus / name
     yield cache_dir() / "packages" / name
 
 

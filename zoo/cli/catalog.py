@@ -1,0 +1,67 @@
+"""`musiczoo list`, `card` and `export`: the catalog, one model's card, and a SavedModel for TF Serving."""
+
+import json
+import sys
+from pathlib import Path
+
+from zoo.cli.common import OK
+from zoo.contract import DEFAULT_WEIGHTS
+
+
+def cmd_list(args):
+    from zoo.models.catalog import list_models, spec, tag_spaces
+
+    pretrained = True if args.pretrained == "any" else args.pretrained
+    rows = [("name", "parameters", "weights", "tags", "description")]
+    for name in list_models(args.pattern, pretrained):
+        model = spec(name)
+        weights = ", ".join(model.weights) or "none yet"
+        tags = ", ".join(str(len(tag_spaces()[tag]["tags"])) for tag in model.weights) or "-"
+        rows.append((name, f"{model.params:,}", weights, tags, model.description))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return OK
+
+
+def cmd_card(args):
+    from zoo.models.catalog import card
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    print(json.dumps(card(args.name, weights).to_dict(), indent=2))
+    return OK
+
+
+def cmd_export(args):
+    from zoo.deploy.savedmodel import export
+
+    path = export(args.name, weights=args.weights, out_dir=args.out, version=args.version, force=args.force,
+                  served_as=args.served_name)
+    print(path)
+    print(f"TF Serving config: {Path(args.out) / 'models.config'}", file=sys.stderr)
+    return OK
+
+
+def add_commands(commands):
+    """Adds `list`, `card` and `export` to the sub-command parsers."""
+    listing = commands.add_parser("list", help="print the model catalog (zoo.list_models)")
+    listing.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern (default: *)")
+    listing.add_argument("--pretrained", metavar="TAG", help="only models with these weights: mtt, msd or any")
+    listing.set_defaults(run=cmd_list)
+
+    card = commands.add_parser("card", help="print a model card as JSON (zoo.card)")
+    card.add_argument("name", help="catalog name")
+    card.add_argument("--weights", default=DEFAULT_WEIGHTS, help="weight tag, or none for the architecture "
+                                                                 f"alone (default: {DEFAULT_WEIGHTS})")
+    card.set_defaults(run=cmd_card)
+
+    export = commands.add_parser("export", help="write a TF Serving SavedModel (zoo.export)")
+    export.add_argument("name", help="catalog name")
+    export.add_argument("--weights", default=DEFAULT_WEIGHTS,
+                        help=f"weight tag: mtt or msd (default: {DEFAULT_WEIGHTS})")
+    export.add_argument("--out", required=True, metavar="DIR", help="export root (OUT/<name>/<version>/)")
+    export.add_argument("--version", type=int, help="version number (default: the next free one)")
+    export.add_argument("--force", action="store_true", help="replace an existing version")
+    export.add_argument("--served-name", help="TF Serving model name (default: NAME, or NAME_WEIGHTS "
+                                              "for weights other than mtt)")
+    export.set_defaults(run=cmd_export)

@@ -1,0 +1,1 @@
+"""Deployment: SavedModel export for TF Serving, its core-op WAV steps, and a REST/gRPC client."""

@@ -1,0 +1,87 @@
+"""WAV decoding and resampling in TensorFlow-graph form (core ops only), for the `serve_wav` signature.
+
+TF Serving runs these without Python, Kapre or tensorflow-io: WAV decoding
+(`tf.audio.decode_wav`, 16-bit PCM), downmixing, and a rational polyphase
+resampler to 16 kHz.
+"""
+
+import tensorflow as tf
+
+from zoo.contract import SAMPLE_RATE
+
+MAX_UP = 2000  # largest interpolation factor accepted (44.1 kHz needs 160, 11.025 kHz 640)
+ZERO_CROSSINGS = 24  # filter half-width in zero crossings of the lower rate's sinc
+ROLLOFF = 0.945  # cutoff as a fraction of the lower Nyquist frequency
+KAISER_BETA = 8.6
+
+
+def decode_wav(contents):
+    """Decodes one 16-bit PCM WAV file to mono.
+
+    Args:
+        contents: scalar tf.string, the file's bytes.
+
+    Returns:
+        (float32 `[samples]` in [-1, 1], int32 sample rate).
+    """
+    is_wav = tf.logical_and(tf.strings.substr(contents, 0, 4) == "RIFF", tf.strings.substr(contents, 8, 4) == "WAVE")
+    with tf.control_dependencies([tf.debugging.Assert(
+            is_wav, ["serve_wav: a request item is not a WAV file (no RIFF/WAVE header); send 16-bit PCM WAV bytes"])]):
+        audio, rate = tf.audio.decode_wav(tf.identity(contents))
+    return tf.reduce_mean(audio, axis=1), rate
+
+
+def _gcd(a, b):
+    """Greatest common divisor of two positive int64 scalars."""
+    return tf.while_loop(lambda x, y: y > 0, lambda x, y: (y, tf.math.floormod(x, y)), (a, b))[0]
+
+
+def _polyphase_kernel(up, down):
+    """Windowed-sinc filters `[taps, up]` of the `up` output phases, and the half-width in input samples.
+
+    Output sample `q * up + r` is the dot product of the input window
+    starting at `q * down - half` with column r, so one matrix product of
+    the input's strided windows computes every phase at once.
+    """
+    upf, downf = tf.cast(up, tf.float64), tf.cast(down, tf.float64)
+    cutoff = ROLLOFF * tf.minimum(tf.constant(1.0, tf.float64), upf / downf)  # in cycles per input sample * 2
+    half = tf.cast(tf.math.ceil(ZERO_CROSSINGS / cutoff), tf.int64)
+    taps = tf.range(-half, down + half + 1)  # input offsets from q * down
+    offsets = (tf.cast(tf.range(up), tf.float64) * downf / upf)[None, :] - tf.cast(taps, tf.float64)[:, None]
+    ratio = tf.clip_by_value(offsets / tf.cast(half, tf.float64), -1.0, 1.0)
+    window = tf.math.special.bessel_i0(KAISER_BETA * tf.sqrt(1.0 - ratio ** 2)) / tf.math.special.bessel_i0(
+        tf.constant(KAISER_BETA, tf.float64))
+    x = 3.141592653589793 * cutoff * offsets
+    sinc = tf.where(tf.abs(x) < 1e-12, tf.ones_like(x), tf.sin(x) / tf.where(tf.abs(x) < 1e-12, tf.ones_like(x), x))
+    kernel = tf.where(tf.abs(offsets) < tf.cast(half, tf.float64), cutoff * sinc * window, tf.zeros_like(x))
+    return tf.cast(kernel, tf.float32), half
+
+
+def resample(audio, rate):
+    """Resamples mono audio to 16 kHz with a Kaiser-windowed sinc polyphase filter.
+
+    Args:
+        audio: float32 `[samples]`.
+        rate: its sample rate (int32 scalar); 16 kHz passes through unchanged.
+
+    Returns:
+        float32 `[round(samples * 16000 / rate)]`.
+    """
+    rate = tf.cast(rate, tf.int64)
+    divisor = _gcd(rate, tf.constant(SAMPLE_RATE, tf.int64))
+    up, down = SAMPLE_RATE // divisor, rate // divisor
+    with tf.control_dependencies([tf.debugging.Assert(up <= MAX_UP, [
+            "serve_wav: sample rate", rate, "Hz cannot be resampled to 16 kHz on the graph (ratio too fine); "
+            "send 8, 11.025, 16, 22.05, 24, 32, 44.1, 48, 88.2 or 96 kHz audio"])]):
+        up = tf.identity(up)
+
+    def convert():
+        kernel, half = _polyphase_kernel(up, down)
+        n = tf.shape(audio, out_type=tf.int64)[0]
+        out_len = (n * up + down // 2) // down  # rounded, as soxr does
+        blocks = (out_len + up - 1) // up
+        padded = tf.pad(audio, [[half, blocks * down + half + 1 - n]])
+        windows = tf.signal.frame(padded, tf.shape(kernel)[0], tf.cast(down, tf.int32))  # [blocks, taps]
+        return tf.reshape(tf.matmul(windows, kernel), [-1])[:out_len]
+
+    return tf.cond(tf.equal(rate, SAMPLE_RATE), lambda: audio, convert)

@@ -1,0 +1,1 @@
+"""Inference over recordings: the streaming pipeline, `tag` / `extract` and their results."""

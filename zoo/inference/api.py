@@ -1,0 +1,180 @@
+"""The inference API: taggrams (`tag`, `tag_many`) and named features (`extract`, `extract_many`).
+
+Recordings stream through `zoo.inference.pipeline`: the log-mel front end
+runs once per recording, block by block, and the network runs on the patches
+cut from that frame sequence, in batches shared across recordings, so memory
+stays bounded whatever the length and a bad file fails alone.
+"""
+
+from functools import lru_cache, partial
+
+import keras
+import tensorflow as tf
+
+from zoo.contract import (
+    BATCH_SIZE,
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+    N_MELS,
+    PATCH_FRAMES,
+    PATCH_SECONDS,
+)
+from zoo.errors import ZooError
+from zoo.inference import pipeline
+from zoo.inference.results import Features, Taggram
+from zoo.models.catalog import card
+from zoo.models.loading import load
+from zoo.signal import patching
+from zoo.signal.audio import BLOCK_SECONDS, open_audio
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+def patch_function(network, frames=PATCH_FRAMES):
+    """A log-mel network as a tf.function `[batch, frames, 96]` -> its outputs as float32, in inference mode.
+
+    Args:
+        network: a Keras model on log-mel input.
+        frames: frames per input (None for any length).
+    """
+    spec = tf.TensorSpec([None, frames, N_MELS], tf.float32)
+    return tf.function(lambda x: tf.nest.map_structure(lambda y: tf.cast(y, tf.float32), network(x, training=False)),
+                       input_signature=[spec])
+
+
+@lru_cache(maxsize=8)
+def network_function(model, weights, outputs=None, precision="float32"):
+    """A catalog model on log-mel patches (with its top) returning the `outputs` layers, as a tf.function.
+
+    `precision="bfloat16"` computes under Keras' mixed_bfloat16 policy (float32
+    weights, bfloat16 arithmetic); it is meant for CPUs with bfloat16 matrix
+    units (AMX) and is slower on the AVX-512 machine of benchmarks/RESULTS.md.
+
+    Args:
+        model: catalog name.
+        weights: weight tag or file.
+        outputs: tuple of layer names, or None for the probabilities.
+        precision: "float32" or "bfloat16".
+    """
+    if precision not in PRECISIONS:
+        raise ZooError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    try:
+        net = load(model, weights=weights, include_frontend=False, input_seconds=PATCH_SECONDS)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    if outputs is not None:
+        net = keras.Model(net.inputs, [net.get_layer(name).output for name in outputs])
+    return patch_function(net)
+
+
+def openers(audios, sample_rate=None):
+    """Zero-argument AudioSource makers for paths or arrays, opened lazily by the pipeline's reader thread."""
+    return [lambda audio=audio: open_audio(audio, sample_rate) for audio in audios]
+
+
+def only(results):
+    """The one result of a `*_many` call over one recording; raises its ZooError if it failed."""
+    ((_, result),) = results
+    if isinstance(result, ZooError):
+        raise result
+    return result
+
+
+def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT_HOP_SECONDS,
+             last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
+             chunk_seconds=BLOCK_SECONDS, precision="float32"):
+    """Tags many recordings, batching patches across them and decoding ahead of the network.
+
+    Args:
+        audios: sequence of paths (or of arrays, with `sample_rate=`).
+        model, weights, hop_seconds, last_patch, batch_size, chunk_seconds, precision: as in `tag`.
+
+    Yields:
+        (audio, Taggram or ZooError) in input order; a recording that fails
+        does not stop the others.
+    """
+    audios = list(audios)
+    tags = card(model, weights).tags
+    network = partial(network_function, model, weights, precision=precision)
+    for result in pipeline.run(network, openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
+                               chunk_seconds):
+        yield audios[result.index], result.error or Taggram.from_result(result, tags, model, weights)
+
+
+def tag(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT_HOP_SECONDS,
+        last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
+        chunk_seconds=BLOCK_SECONDS, precision="float32"):
+    """Tags a recording patch by patch.
+
+    Args:
+        audio: path of an audio file, or an array `[samples]` / `[samples, channels]`.
+        model: catalog name.
+        weights: weight tag.
+        hop_seconds: seconds between patch starts.
+        last_patch: "repeat" (pad the final partial patch) or "drop".
+        sample_rate: the array's rate (required for arrays).
+        batch_size: patches per forward pass.
+        chunk_seconds: audio decoded and transformed at a time (bounds memory;
+            results do not depend on it).
+        precision: "float32" (default) or "bfloat16" (see benchmarks/RESULTS.md
+            for its speed and agreement on this machine).
+
+    Returns:
+        Taggram with `probabilities [patches, tags]` and their mean.
+
+    Raises:
+        ZooError: unreadable audio or bad arguments.
+    """
+    return only(tag_many([audio], model, weights, hop_seconds, last_patch, sample_rate=sample_rate,
+                         batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision))
+
+
+def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, hop_seconds=DEFAULT_HOP_SECONDS,
+                 last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
+                 chunk_seconds=BLOCK_SECONDS, precision="float32"):
+    """Named intermediate features of many recordings, batched across them.
+
+    Args:
+        audios: sequence of paths (or of arrays, with `sample_rate=`).
+        model, weights, layers, hop_seconds, last_patch, batch_size, chunk_seconds, precision: as in `extract`.
+
+    Yields:
+        (audio, Features or ZooError) in input order.
+    """
+    info = card(model, weights)
+    layers = list(layers or info.feature_layers)
+    unknown = [name for name in layers if name not in info.feature_layers]
+    if unknown:
+        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info.feature_layers)}")
+    hop = patching.hop_frames(hop_seconds)
+    audios = list(audios)
+    network = partial(network_function, model, weights, tuple(layers), precision)
+    for result in pipeline.run(network, openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
+                               chunk_seconds):
+        yield audios[result.index], result.error or Features.from_result(result, layers, info.frame_layers, hop,
+                                                                         model, weights)
+
+
+def extract(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, hop_seconds=DEFAULT_HOP_SECONDS,
+            last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
+            chunk_seconds=BLOCK_SECONDS, precision="float32"):
+    """Named intermediate features of a recording.
+
+    Args:
+        audio, model, weights, hop_seconds, last_patch, sample_rate, batch_size, chunk_seconds, precision:
+            as in `tag`.
+        layers: layer names (default: every feature layer of the model's card).
+
+    Returns:
+        Features: frame-level layers as `[frames, dim]`, patch-level layers as
+        `[patches, ...]`, with the start time of every row.
+
+    Raises:
+        ZooError: unreadable audio, unknown layer or bad arguments.
+    """
+    return only(extract_many([audio], model, weights, layers, hop_seconds, last_patch, sample_rate=sample_rate,
+                             batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision))

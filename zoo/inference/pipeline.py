@@ -1,0 +1,157 @@
+"""Batched inference over many recordings, decoding overlapped with the network.
+
+A reader thread decodes recordings one after another (file -> 16 kHz blocks
+-> log-mel frames -> patches, see `zoo.signal.streaming`) into a bounded queue;
+the calling thread fills batches with patches from consecutive recordings,
+so short files share batches, and runs the network while the reader
+decodes ahead. Decoding and TensorFlow release the GIL, so the two overlap.
+A recording that fails is reported as that recording's error; the others
+still complete.
+"""
+
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
+from zoo.errors import ZooError
+from zoo.signal import patching
+from zoo.signal.audio import BLOCK_SECONDS
+from zoo.signal.streaming import stream_patches
+
+QUEUE_PATCHES = 64
+
+
+@dataclass
+class Result:
+    """The network's outputs over one recording.
+
+    Attributes:
+        index: position of the recording in the input sequence.
+        source: the opened `AudioSource` (None if opening failed).
+        outputs: one array per network output `[patches, ...]`.
+        starts: start frame of each patch `[patches]`.
+        n_frames: log-mel frames in the recording.
+        error: the ZooError that stopped this recording, or None.
+    """
+
+    index: int
+    source: object = None
+    outputs: list = None
+    starts: np.ndarray = None
+    n_frames: int = 0
+    error: ZooError = None
+    _parts: list = field(default_factory=list, repr=False)
+    _starts: list = field(default_factory=list, repr=False)
+    _waiting: int = 0  # patches queued for the network and not yet computed
+    _ended: bool = False
+
+
+def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
+    """Reader thread: puts ("patch", i, start, patch), ("end", i, source, frames), ("error", i, error),
+    ("fatal", exception) and finally None into `out`."""
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    try:
+        for index, opener in enumerate(openers):
+            if stop.is_set():
+                return
+            try:
+                source, counter = opener(), {}
+                for start, patch in stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
+                    put(("patch", index, start, patch))
+                put(("end", index, source, counter["frames"]))
+            except ZooError as error:
+                put(("error", index, error))
+    except BaseException as error:  # noqa: BLE001 - a bug in the reader must surface in the caller
+        put(("fatal", error))
+    finally:
+        put(None)
+
+
+def run(build_network, openers, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, batch_size=BATCH_SIZE,
+        chunk_seconds=BLOCK_SECONDS):
+    """Runs a network over every patch of every recording, in batches that span recordings.
+
+    Args:
+        build_network: zero-argument callable returning the network function
+            `[batch, frames, 96]` -> one tensor or a list of tensors `[batch, ...]`;
+            called once the reader thread has started, so that building and
+            tracing the model overlaps the first file's decoding.
+        openers: iterable of zero-argument callables returning an `AudioSource`
+            (called in the reader thread, so a file that cannot be opened is
+            that file's error).
+        hop_seconds: seconds between patch starts.
+        last_patch: "repeat" or "drop".
+        batch_size: patches per network call.
+        chunk_seconds: audio decoded at a time (results do not depend on it).
+
+    Yields:
+        Result per recording, in input order, as soon as it is complete.
+    """
+    if batch_size < 1:
+        raise ZooError(f"batch_size must be at least 1, not {batch_size}")
+    patching.hop_frames(hop_seconds)  # validates before the thread starts
+    patching.check_last_patch(last_patch)
+    items = queue.Queue(maxsize=QUEUE_PATCHES)
+    stop = threading.Event()
+    reader = threading.Thread(target=_read, args=(openers, hop_seconds, last_patch, chunk_seconds, items, stop),
+                              daemon=True, name="musiczoo-reader")
+    reader.start()
+    results, batch, next_index = {}, [], 0
+
+    def flush():
+        outputs = function(np.stack([patch for _, patch in batch]))
+        outputs = [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+        row = 0
+        for index, _ in batch:
+            result = results[index]
+            result._parts.append([o[row:row + 1] for o in outputs])
+            result._waiting -= 1
+            row += 1
+        batch.clear()
+
+    def complete():
+        nonlocal next_index
+        while next_index in results and results[next_index]._ended and results[next_index]._waiting == 0:
+            result = results.pop(next_index)
+            if result.error is None:
+                result.outputs = [np.concatenate(parts) for parts in zip(*result._parts)]
+                result.starts = np.asarray(result._starts)
+            result._parts = result._starts = None
+            next_index += 1
+            yield result
+
+    try:
+        function = build_network()
+        while (item := items.get()) is not None:
+            kind = item[0]
+            if kind == "fatal":
+                raise item[1]
+            index = item[1]
+            result = results.setdefault(index, Result(index))
+            if kind == "patch":
+                result._starts.append(item[2])
+                result._waiting += 1
+                batch.append((index, item[3]))
+                if len(batch) == batch_size:
+                    flush()
+            elif kind == "end":
+                result.source, result.n_frames, result._ended = item[2], item[3], True
+            else:
+                result.error, result._ended = item[2], True
+            yield from complete()
+        if batch:
+            flush()
+        yield from complete()
+    finally:
+        stop.set()

@@ -1,0 +1,95 @@
+"""The patch and padding rules in NumPy: which 3 s patches a recording is cut into.
+
+Patch starts are `hop` frames apart (the hop is counted in frames, as in the
+original musicnn). `last_patch="drop"` keeps whole patches only, as musicnn
+0.1.0 did; `"repeat"` also keeps the final partial patch, filled by repeating
+its frames as the models' training data was, provided it adds at least
+`MIN_TAIL_SECONDS` of audio that no whole patch covers. A clip shorter than
+one patch is always repeat-padded. The same rules in streaming form are in
+`zoo.signal.streaming`, in TensorFlow-graph form in `zoo.signal.graph`; one
+test holds the three together.
+"""
+
+import math
+
+import numpy as np
+
+from zoo.contract import (
+    CENTER_PADDING,
+    HOP_LENGTH,
+    LAST_PATCH_POLICIES,
+    MIN_TAIL_SECONDS,
+    PATCH_FRAMES,
+    SAMPLE_RATE,
+    frames_in,
+)
+from zoo.errors import ZooError
+
+
+def hop_frames(hop_seconds):
+    """Frames between patch starts for a hop in seconds (int(seconds * 16000 / 256)).
+
+    Raises:
+        ZooError: not a finite positive number, or shorter than one frame.
+    """
+    if isinstance(hop_seconds, bool) or not isinstance(hop_seconds, (int, float)) or not math.isfinite(hop_seconds) \
+            or hop_seconds <= 0:
+        raise ZooError(f"hop_seconds must be a positive, finite number of seconds, not {hop_seconds!r}")
+    hop = frames_in(hop_seconds)
+    if hop < 1:
+        raise ZooError(f"hop_seconds={hop_seconds} is shorter than one frame ({HOP_LENGTH / SAMPLE_RATE:.3f} s)")
+    return hop
+
+
+def check_last_patch(last_patch):
+    """Raises ZooError unless `last_patch` is one of `LAST_PATCH_POLICIES`."""
+    if last_patch not in LAST_PATCH_POLICIES:
+        raise ZooError(f"last_patch must be 'repeat' or 'drop', not {last_patch!r}")
+
+
+def patch_starts(n_frames, hop, last_patch="repeat", patch_frames=PATCH_FRAMES):
+    """First frame of every patch of a sequence.
+
+    Args:
+        n_frames: frames in the sequence.
+        hop: frames between patch starts.
+        last_patch: "repeat" or "drop".
+        patch_frames: frames per patch.
+
+    Returns:
+        list of int start frames (never empty).
+    """
+    check_last_patch(last_patch)
+    if n_frames <= patch_frames:
+        return [0]
+    starts = list(range(0, n_frames - patch_frames + 1, hop))
+    uncovered = n_frames - (starts[-1] + max(hop, patch_frames))  # frames only the partial patch would hold
+    if last_patch == "repeat" and uncovered >= frames_in(MIN_TAIL_SECONDS):
+        starts.append(starts[-1] + hop)
+    return starts
+
+
+def cut(logmel, starts, patch_frames=PATCH_FRAMES):
+    """Patches `[len(starts), patch_frames, mel]` of a log-mel `[frames, mel]`, repeat-padding short ones."""
+    patches = np.empty((len(starts), patch_frames, logmel.shape[1]), dtype=np.float32)
+    for i, start in enumerate(starts):
+        patches[i] = repeat_to(logmel[start:start + patch_frames], patch_frames)
+    return patches
+
+
+def repeat_to(piece, length):
+    """`piece` (non-empty, along axis 0) repeated end to end and cut to `length` rows."""
+    return np.tile(piece, (-(-length // len(piece)),) + (1,) * (piece.ndim - 1))[:length]
+
+
+def reflect_pad(waveform, padding=CENTER_PADDING):
+    """Mirrors `padding` samples at both ends of `[samples]` (repeatedly when the clip is shorter), as a centred STFT.
+
+    Args:
+        waveform: `[samples]`, at least 2 samples.
+        padding: samples added at each end.
+
+    Returns:
+        `[samples + 2 * padding]`.
+    """
+    return np.pad(waveform, padding, mode="reflect")

@@ -1,0 +1,1 @@
+"""Training: corpora and splits, the patch cache, distillation, agreement, fine-tuning, datasets, portable models."""
