@@ -75,7 +75,8 @@ def cmd_tag(args):
 
     files = audio_files(args.files)
     results = tag_many(files, model=args.model, weights=args.weights, hop_seconds=args.hop,
-                       last_patch=args.last_patch, batch_size=args.batch_size, precision=args.precision)
+                       last_patch=args.last_patch, batch_size=args.batch_size, precision=args.precision,
+                       runtime=args.runtime)
     return _print_taggrams(results, files, TaggramPrinter(args.format, args.top, args.plot), "tagging")
 
 
@@ -103,7 +104,7 @@ def cmd_extract(args):
 
     results = extract_many(files, model=args.model, weights=args.weights, layers=args.layer or None,
                            hop_seconds=args.hop, last_patch=args.last_patch, batch_size=args.batch_size,
-                           precision=args.precision)
+                           precision=args.precision, runtime=args.runtime)
     return each_result(results, files, "extracting", write)
 
 
@@ -113,10 +114,14 @@ def _add_output_arguments(parser):
     parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR")
 
 
-def _add_precision(parser):
+def _add_network_options(parser):
+    """--precision and --runtime: how the network computes."""
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
                         help="arithmetic of the network (default float32; bfloat16 is meant for CPUs with "
                              "AMX and is slower without it)")
+    parser.add_argument("--runtime", choices=("auto", "tensorflow", "onnx"), default="auto",
+                        help="what runs the network: auto (default: the faster for this model and batch size on "
+                             "this CPU, as measured), tensorflow, or onnx (ONNX Runtime)")
 
 
 def add_commands(commands):
@@ -124,7 +129,7 @@ def add_commands(commands):
     tag = commands.add_parser("tag", help="tag audio files (zoo.tag_many)")
     add_audio_arguments(tag, BATCH_SIZE)
     _add_output_arguments(tag)
-    _add_precision(tag)
+    _add_network_options(tag)
     tag.set_defaults(run=cmd_tag)
 
     extract = commands.add_parser("extract", aliases=["features"], help="extract named intermediate features "
@@ -133,7 +138,7 @@ def add_commands(commands):
     extract.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable; default: "
                                                                            "every feature layer of the card)")
     extract.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file")
-    _add_precision(extract)
+    _add_network_options(extract)
     extract.set_defaults(run=cmd_extract)
 
     predict = commands.add_parser("predict", help="classify audio files with a model written by `musiczoo finetune`")
