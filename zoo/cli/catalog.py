@@ -1,4 +1,4 @@
-"""`musiczoo list`, `card` and `export`: the catalog, one model's card, and a SavedModel for TF Serving."""
+"""`musiczoo list`, `card` and `export`: the catalog, one model's card, a SavedModel for TF Serving or ONNX."""
 
 import json
 import sys
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from zoo.cli.common import OK
 from zoo.contract import DEFAULT_WEIGHTS
+from zoo.errors import ZooError
 
 
 def cmd_list(args):
@@ -33,6 +34,13 @@ def cmd_card(args):
 
 
 def cmd_export(args):
+    if args.format == "onnx":
+        from zoo.deploy.onnx_export import export_onnx
+
+        if args.version is not None or args.served_name:
+            raise ZooError("--version and --served-name apply to --format savedmodel, not onnx")
+        print(export_onnx(args.name, weights=args.weights, out_dir=args.out, force=args.force))
+        return OK
     from zoo.deploy.savedmodel import export
 
     path = export(args.name, weights=args.weights, out_dir=args.out, version=args.version, force=args.force,
@@ -55,13 +63,16 @@ def add_commands(commands):
                                                                  f"alone (default: {DEFAULT_WEIGHTS})")
     card.set_defaults(run=cmd_card)
 
-    export = commands.add_parser("export", help="write a TF Serving SavedModel (zoo.export)")
+    export = commands.add_parser("export", help="write a TF Serving SavedModel (zoo.export) or an ONNX file")
     export.add_argument("name", help="catalog name")
+    export.add_argument("--format", choices=("savedmodel", "onnx"), default="savedmodel",
+                        help="savedmodel (TF Serving, waveform in; the default) or onnx (log-mel patches in; "
+                             "writes OUT/NAME.WEIGHTS.onnx)")
     export.add_argument("--weights", default=DEFAULT_WEIGHTS,
                         help=f"weight tag: mtt or msd (default: {DEFAULT_WEIGHTS})")
-    export.add_argument("--out", required=True, metavar="DIR", help="export root (OUT/<name>/<version>/)")
+    export.add_argument("--out", required=True, metavar="DIR", help="export root (OUT/<name>/<version>/, or the folder of the .onnx file)")
     export.add_argument("--version", type=int, help="version number (default: the next free one)")
-    export.add_argument("--force", action="store_true", help="replace an existing version")
+    export.add_argument("--force", action="store_true", help="replace an existing version (or .onnx file)")
     export.add_argument("--served-name", help="TF Serving model name (default: NAME, or NAME_WEIGHTS "
                                               "for weights other than mtt)")
     export.set_defaults(run=cmd_export)
