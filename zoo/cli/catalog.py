@@ -70,7 +70,8 @@ def add_commands(commands):
                              "writes OUT/NAME.WEIGHTS.onnx)")
     export.add_argument("--weights", default=DEFAULT_WEIGHTS,
                         help=f"weight tag: mtt or msd (default: {DEFAULT_WEIGHTS})")
-    export.add_argument("--out", required=True, metavar="DIR", help="export root (OUT/<name>/<version>/, or the folder of the .onnx file)")
+    export.add_argument("--out", required=True, metavar="DIR",
+                        help="export root (OUT/<name>/<version>/), or the folder of the .onnx file")
     export.add_argument("--version", type=int, help="version number (default: the next free one)")
     export.add_argument("--force", action="store_true", help="replace an existing version (or .onnx file)")
     export.add_argument("--served-name", help="TF Serving model name (default: NAME, or NAME_WEIGHTS "
