@@ -8,67 +8,34 @@ stays bounded whatever the length and a bad file fails alone.
 
 from functools import lru_cache, partial
 
-import keras
-import tensorflow as tf
-
-from zoo.contract import (
-    BATCH_SIZE,
-    DEFAULT_HOP_SECONDS,
-    DEFAULT_LAST_PATCH,
-    DEFAULT_MODEL,
-    DEFAULT_WEIGHTS,
-    N_MELS,
-    PATCH_FRAMES,
-    PATCH_SECONDS,
-)
+from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
-from zoo.inference import pipeline
+from zoo.inference import pipeline, runtimes
 from zoo.inference.results import Features, Taggram
+from zoo.inference.runtimes import patch_function  # noqa: F401 - the Keras patch function zoo.training uses
 from zoo.models.catalog import card
-from zoo.models.loading import load
 from zoo.signal import patching
 from zoo.signal.audio import BLOCK_SECONDS, open_audio
 
-PRECISIONS = ("float32", "bfloat16")
-
-
-def patch_function(network, frames=PATCH_FRAMES):
-    """A log-mel network as a tf.function `[batch, frames, 96]` -> its outputs as float32, in inference mode.
-
-    Args:
-        network: a Keras model on log-mel input.
-        frames: frames per input (None for any length).
-    """
-    spec = tf.TensorSpec([None, frames, N_MELS], tf.float32)
-    return tf.function(lambda x: tf.nest.map_structure(lambda y: tf.cast(y, tf.float32), network(x, training=False)),
-                       input_signature=[spec])
+DEFAULT_RUNTIME = "auto"
 
 
 @lru_cache(maxsize=8)
-def network_function(model, weights, outputs=None, precision="float32"):
-    """A catalog model on log-mel patches (with its top) returning the `outputs` layers, as a tf.function.
-
-    `precision="bfloat16"` computes under Keras' mixed_bfloat16 policy (float32
-    weights, bfloat16 arithmetic); it is meant for CPUs with bfloat16 matrix
-    units (AMX) and is slower on the AVX-512 machine of benchmarks/RESULTS.md.
+def network_function(model, weights, outputs=None, precision="float32", runtime="tensorflow", batch_size=BATCH_SIZE):
+    """A catalog model on log-mel patches (with its top) returning the `outputs` layers (see `runtimes.network`).
 
     Args:
         model: catalog name.
         weights: weight tag or file.
         outputs: tuple of layer names, or None for the probabilities.
-        precision: "float32" or "bfloat16".
+        precision: "float32" or "bfloat16" (TensorFlow only; bfloat16 is meant for CPUs with AMX).
+        runtime: "tensorflow", "onnx" or "auto".
+        batch_size: patches per call (what "auto" chooses for).
+
+    Returns:
+        callable `[batch, 187, 96]` -> the outputs, built once per argument set.
     """
-    if precision not in PRECISIONS:
-        raise ZooError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-    try:
-        net = load(model, weights=weights, include_frontend=False, input_seconds=PATCH_SECONDS)
-    finally:
-        keras.config.set_dtype_policy(previous)
-    if outputs is not None:
-        net = keras.Model(net.inputs, [net.get_layer(name).output for name in outputs])
-    return patch_function(net)
+    return runtimes.network(model, weights, outputs, runtime, precision, batch_size)
 
 
 def openers(audios, sample_rate=None):
@@ -86,12 +53,12 @@ def only(results):
 
 def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT_HOP_SECONDS,
              last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
-             chunk_seconds=BLOCK_SECONDS, precision="float32"):
+             chunk_seconds=BLOCK_SECONDS, precision="float32", runtime=DEFAULT_RUNTIME):
     """Tags many recordings, batching patches across them and decoding ahead of the network.
 
     Args:
         audios: sequence of paths (or of arrays, with `sample_rate=`).
-        model, weights, hop_seconds, last_patch, batch_size, chunk_seconds, precision: as in `tag`.
+        model, weights, hop_seconds, last_patch, batch_size, chunk_seconds, precision, runtime: as in `tag`.
 
     Yields:
         (audio, Taggram or ZooError) in input order; a recording that fails
@@ -99,7 +66,7 @@ def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=D
     """
     audios = list(audios)
     tags = card(model, weights).tags
-    network = partial(network_function, model, weights, precision=precision)
+    network = partial(network_function, model, weights, None, precision, runtime, batch_size)
     for result in pipeline.run(network, openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
                                chunk_seconds):
         yield audios[result.index], result.error or Taggram.from_result(result, tags, model, weights)
@@ -107,7 +74,7 @@ def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=D
 
 def tag(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT_HOP_SECONDS,
         last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
-        chunk_seconds=BLOCK_SECONDS, precision="float32"):
+        chunk_seconds=BLOCK_SECONDS, precision="float32", runtime=DEFAULT_RUNTIME):
     """Tags a recording patch by patch.
 
     Args:
@@ -122,6 +89,10 @@ def tag(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT
             results do not depend on it).
         precision: "float32" (default) or "bfloat16" (see benchmarks/RESULTS.md
             for its speed and agreement on this machine).
+        runtime: what runs the network: "tensorflow", "onnx" (ONNX Runtime, on
+            a graph converted once per weights and cached) or "auto" (default:
+            the faster of the two for this model and batch size on this CPU,
+            as measured; see `zoo.inference.runtimes`).
 
     Returns:
         Taggram with `probabilities [patches, tags]` and their mean.
@@ -130,17 +101,19 @@ def tag(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT
         ZooError: unreadable audio or bad arguments.
     """
     return only(tag_many([audio], model, weights, hop_seconds, last_patch, sample_rate=sample_rate,
-                         batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision))
+                         batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision,
+                         runtime=runtime))
 
 
 def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, hop_seconds=DEFAULT_HOP_SECONDS,
                  last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
-                 chunk_seconds=BLOCK_SECONDS, precision="float32"):
+                 chunk_seconds=BLOCK_SECONDS, precision="float32", runtime=DEFAULT_RUNTIME):
     """Named intermediate features of many recordings, batched across them.
 
     Args:
         audios: sequence of paths (or of arrays, with `sample_rate=`).
-        model, weights, layers, hop_seconds, last_patch, batch_size, chunk_seconds, precision: as in `extract`.
+        model, weights, layers, hop_seconds, last_patch, batch_size, chunk_seconds, precision, runtime:
+            as in `extract`.
 
     Yields:
         (audio, Features or ZooError) in input order.
@@ -152,7 +125,7 @@ def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=No
         raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info.feature_layers)}")
     hop = patching.hop_frames(hop_seconds)
     audios = list(audios)
-    network = partial(network_function, model, weights, tuple(layers), precision)
+    network = partial(network_function, model, weights, tuple(layers), precision, runtime, batch_size)
     for result in pipeline.run(network, openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
                                chunk_seconds):
         yield audios[result.index], result.error or Features.from_result(result, layers, info.frame_layers, hop,
@@ -161,12 +134,12 @@ def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=No
 
 def extract(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, hop_seconds=DEFAULT_HOP_SECONDS,
             last_patch=DEFAULT_LAST_PATCH, *, sample_rate=None, batch_size=BATCH_SIZE,
-            chunk_seconds=BLOCK_SECONDS, precision="float32"):
+            chunk_seconds=BLOCK_SECONDS, precision="float32", runtime=DEFAULT_RUNTIME):
     """Named intermediate features of a recording.
 
     Args:
-        audio, model, weights, hop_seconds, last_patch, sample_rate, batch_size, chunk_seconds, precision:
-            as in `tag`.
+        audio, model, weights, hop_seconds, last_patch, sample_rate, batch_size, chunk_seconds, precision,
+            runtime: as in `tag`.
         layers: layer names (default: every feature layer of the model's card).
 
     Returns:
@@ -177,4 +150,5 @@ def extract(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, ho
         ZooError: unreadable audio, unknown layer or bad arguments.
     """
     return only(extract_many([audio], model, weights, layers, hop_seconds, last_patch, sample_rate=sample_rate,
-                             batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision))
+                             batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision,
+                             runtime=runtime))

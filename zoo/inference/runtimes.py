@@ -1,0 +1,243 @@
+"""The engine that runs a network on log-mel patches: TensorFlow (Keras), ONNX Runtime, or the faster one.
+
+`network(model, weights, outputs, runtime, precision, batch_size)` returns the
+patch function the pipeline calls, `[batch, 187, 96]` -> a list of arrays, one
+per output. Under ONNX Runtime no Keras model is built: the network's ONNX
+graph is converted once per weight file and cached under
+`zoo.contract.cache_dir()`, keyed by the file's sha256 (and the musiczoo
+version whose builders made the graph), written atomically. `auto` takes the
+runtime that is faster for this model and batch size on this CPU: from the
+table `runtime_choice.json` that `benchmarks/onnx_network.py` measured, or,
+on a CPU the table does not know, from a short calibration on first use,
+cached beside the ONNX graphs.
+"""
+
+import json
+import os
+import platform
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from zoo import __version__
+from zoo.atomic import atomic_path
+from zoo.contract import N_MELS, PATCH_FRAMES, PATCH_SECONDS, cache_dir
+from zoo.errors import ZooError
+from zoo.models.catalog import card
+
+RUNTIMES = ("tensorflow", "onnx", "auto")
+PRECISIONS = ("float32", "bfloat16")
+CHOICE_TABLE = Path(__file__).with_name("runtime_choice.json")
+CALIBRATION_SECONDS = 1.0  # per runtime and round, on first use of `auto` on a CPU the table lacks
+
+
+def cores():
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def cpu_name():
+    """The CPU's model name and the cores available, e.g. "Intel(R) Xeon(R) Processor x2"."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            name = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{name} x{cores()}"
+
+
+def patch_function(network, frames=PATCH_FRAMES):
+    """A log-mel Keras network as a tf.function `[batch, frames, 96]` -> its outputs as float32, in inference mode.
+
+    Args:
+        network: a Keras model on log-mel input.
+        frames: frames per input (None for any length).
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, frames, N_MELS], tf.float32)
+    return tf.function(lambda x: tf.nest.map_structure(lambda y: tf.cast(y, tf.float32), network(x, training=False)),
+                       input_signature=[spec])
+
+
+def tensorflow_function(model, weights, outputs=None, precision="float32"):
+    """A catalog model on log-mel patches (with its top) returning the `outputs` layers, as a tf.function.
+
+    `precision="bfloat16"` computes under Keras' mixed_bfloat16 policy (float32
+    weights, bfloat16 arithmetic); it is meant for CPUs with bfloat16 matrix
+    units (AMX) and is slower on the machine of benchmarks/RESULTS.md.
+
+    Args:
+        model: catalog name.
+        weights: weight tag or file.
+        outputs: tuple of layer names, or None for the probabilities.
+        precision: "float32" or "bfloat16".
+    """
+    import keras
+
+    from zoo.models.loading import load
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    try:
+        net = load(model, weights=weights, include_frontend=False, input_seconds=PATCH_SECONDS)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    if outputs is not None:
+        net = keras.Model(net.inputs, [net.get_layer(name).output for name in outputs])
+    return patch_function(net)
+
+
+def onnx_path(model, weights):
+    """The cached ONNX graph of `model` with pretrained `weights`, converted on first use.
+
+    Returns:
+        Path `cache_dir()/onnx/<musiczoo version>/<model>.<weights sha256>.onnx`.
+
+    Raises:
+        ZooError: unknown model or weights, or weights given as a file (they have no card).
+    """
+    from zoo.models.catalog import weights_file
+
+    if isinstance(weights, (str, Path)) and str(weights).endswith(".h5"):
+        raise ZooError(f"runtime='onnx' takes pretrained weight tags, not the file {weights}: "
+                       "use runtime='tensorflow' for weight files")
+    info = card(model, weights)
+    path = cache_dir() / "onnx" / __version__ / f"{model}.{info.sha256}.onnx"
+    if not path.exists():
+        from zoo.models.onnx_graph import convert
+
+        weights_file(model, weights)  # the file on disk must still be the one the manifest names
+        proto = convert(model, weights, __version__)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(proto.SerializeToString())
+    return path
+
+
+def session(path):
+    """An ONNX Runtime CPU session on `path` using every available core, without spin-waiting.
+
+    Spinning threads would take the core the pipeline's reader thread decodes on
+    (benchmarks/RESULTS.md measures both settings).
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = cores()
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_function(model, weights, outputs=None):
+    """A catalog model under ONNX Runtime: `[batch, 187, 96]` -> list of arrays, one per output.
+
+    Args:
+        model: catalog name.
+        weights: weight tag.
+        outputs: tuple of layer names, or None for the probabilities.
+    """
+    from zoo.models.onnx_graph import INPUT, PROBABILITIES
+
+    path = onnx_path(model, weights)
+    try:
+        runner = session(path)
+    except Exception:  # noqa: BLE001 - an unreadable cached graph is rebuilt once; a second failure surfaces
+        path.unlink(missing_ok=True)
+        runner = session(onnx_path(model, weights))
+    names = [PROBABILITIES] if outputs is None else list(outputs)
+    return lambda patches: runner.run(names, {INPUT: np.asarray(patches, np.float32)})
+
+
+def _measure(function, batch, rounds=2):
+    """Best patches per second of `function` on `batch` over `rounds` timed loops."""
+    function(batch)  # warm-up (tracing, memory planning)
+    best = 0.0
+    for _ in range(rounds):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < CALIBRATION_SECONDS:
+            function(batch)
+            count += len(batch)
+        best = max(best, count / elapsed)
+    return best
+
+
+@lru_cache(maxsize=1)
+def _table():
+    """Patches per second by CPU, model, batch size and runtime: the shipped table and this machine's calibrations."""
+    table = json.loads(CHOICE_TABLE.read_text(encoding="utf-8"))["cpus"] if CHOICE_TABLE.exists() else {}
+    calibrated = cache_dir() / "onnx" / "calibration.json"
+    if calibrated.exists():
+        for cpu, rows in json.loads(calibrated.read_text(encoding="utf-8")).items():
+            table.setdefault(cpu, {}).update(rows)
+    return table
+
+
+def _calibrate(model, weights, batch_size):
+    """Measures both runtimes on this CPU for one model and batch size and caches the result."""
+    batch = np.random.default_rng(0).uniform(0.0, 3.0, (batch_size, PATCH_FRAMES, N_MELS)).astype(np.float32)
+    speeds = {"tensorflow": _measure(tensorflow_function(model, weights), batch),
+              "onnx": _measure(onnx_function(model, weights), batch)}
+    path = cache_dir() / "onnx" / "calibration.json"
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    stored.setdefault(cpu_name(), {}).setdefault(model, {})[str(batch_size)] = speeds
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(stored, indent=1), encoding="utf-8")
+    _table.cache_clear()
+    return speeds
+
+
+def choose(model, weights, batch_size):
+    """The faster runtime for `model` at `batch_size` on this CPU: "tensorflow" or "onnx".
+
+    Reads the measured table (the nearest measured batch size), or calibrates
+    once on a CPU or model the table lacks.
+    """
+    rows = _table().get(cpu_name(), {}).get(model)
+    if not rows:
+        speeds = _calibrate(model, weights, batch_size)
+    else:
+        nearest = min(rows, key=lambda size: (abs(np.log(int(size) / batch_size)), int(size)))
+        speeds = rows[nearest]
+    return max(("tensorflow", "onnx"), key=lambda runtime: speeds[runtime])
+
+
+def resolve(model, weights, runtime, precision, batch_size):
+    """The concrete runtime ("tensorflow" or "onnx") that `runtime` means for this call.
+
+    Raises:
+        ZooError: unknown runtime or precision, or bfloat16 asked of ONNX Runtime.
+    """
+    if runtime not in RUNTIMES:
+        raise ZooError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    if precision not in PRECISIONS:
+        raise ZooError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "bfloat16" or (isinstance(weights, (str, Path)) and str(weights).endswith(".h5")):
+        if runtime == "onnx":
+            raise ZooError("runtime='onnx' runs float32 networks with pretrained weight tags; "
+                           "use runtime='tensorflow' for bfloat16 or a weight file")
+        return "tensorflow"
+    return choose(model, weights, batch_size) if runtime == "auto" else runtime
+
+
+def network(model, weights, outputs=None, runtime="auto", precision="float32", batch_size=8):
+    """The patch function of a catalog model under `runtime`: `[batch, 187, 96]` -> its outputs.
+
+    Args:
+        model: catalog name.
+        weights: weight tag (or a `.weights.h5` file, TensorFlow only).
+        outputs: tuple of layer names, or None for the probabilities.
+        runtime: "tensorflow", "onnx" or "auto" (the faster on this CPU at `batch_size`).
+        precision: "float32" or "bfloat16" (TensorFlow only).
+        batch_size: patches per call (what `auto` decides for).
+
+    Returns:
+        callable taking a float32 array `[batch, 187, 96]`.
+    """
+    if resolve(model, weights, runtime, precision, batch_size) == "onnx":
+        return onnx_function(model, weights, outputs)
+    return tensorflow_function(model, weights, outputs, precision)
