@@ -1,7 +1,7 @@
 """Throughput of `musiczoo tag` against the original musicnn 0.1.0 pipeline, side by side.
 
 Usage:
-    .venv/bin/python benchmarks/throughput.py [--rounds 2] [--real DIR] [--model-weights mtt]
+    .venv/bin/python benchmarks/throughput.py [--rounds 2] [--real DIR] [--runtimes auto tensorflow onnx]
 
 The file set: the bundled clip (real music, looped to 40 s) plus synthesized
 music-like files in mixed formats and sample rates (WAV 44.1 kHz stereo 30 s,
@@ -9,15 +9,17 @@ FLAC 48 kHz 1 min, OGG/Vorbis 22.05 kHz 3 min, MP3 44.1 kHz 10 min), and
 every audio file under `--real DIR` if given. Both pipelines run as fresh
 processes over the same files, alternating, `--rounds` times each:
 
-- zoo: `musiczoo tag FILES --hop 3 --last-patch drop --format json`;
+- zoo: `musiczoo tag FILES --hop 3 --last-patch drop --format json --runtime R`, once per
+  runtime R (`auto`, the default, picks per model and batch size from the measured table);
 - original: librosa.load at 16 kHz, musicnn's librosa log-mel, 3 s patches,
   the original TF1 graph from the musicnn wheel, one file at a time (the graph
   is loaded once, which favours the original).
 
 The table gives audio-seconds per wall-second of each whole process (start-up
 included) and of the processing alone (after imports and model loading), the
-ratio, and whether the top-3 tags agree per file. A second table times the
-front end alone: the zoo's on-graph log-mel against librosa's.
+ratio, and whether the top-3 tags agree per file with the original's. A second
+table times the front end alone: the zoo's on-graph log-mel against librosa's.
+The ONNX graphs are converted (and cached) before the timed runs.
 """
 
 import argparse
@@ -138,6 +140,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--real", metavar="DIR", help="folder of real music to add to the set")
+    parser.add_argument("--runtimes", nargs="+", default=["auto", "tensorflow", "onnx"],
+                        choices=["auto", "tensorflow", "onnx"], help="zoo runtimes to time (default: all three)")
     parser.add_argument("--run-original", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -145,21 +149,26 @@ def main():
         return run_original(args.run_original, args.out)
 
     import zoo
+    from zoo.inference.runtimes import cpu_name, onnx_path
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+    onnx_path("timbral_temporal", "mtt")  # the cached graph, so that no timed run converts it
+    print(f"CPU: {cpu_name()} ({platform.machine()}), python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.2f} at the start")
+    zoos = [f"zoo {runtime}" for runtime in args.runtimes]
     musiczoo = str(Path(sys.executable).parent / "musiczoo")
     with tempfile.TemporaryDirectory() as folder:
         paths = make_files(Path(folder), args.real)
         audio_seconds = sum(soundfile.info(p).duration for p in paths)
         print(f"{len(paths)} files, {audio_seconds / 60:.1f} min of audio")
-        walls = {"zoo": [], "original": []}
-        processing = {"zoo": [], "original": []}
+        walls = {name: [] for name in ["original", *zoos]}
+        processing = {name: [] for name in ["original", *zoos]}
         outputs = {}
         for _ in range(args.rounds):
-            wall, out = timed([musiczoo, "tag", *map(str, paths), "--hop", "3", "--last-patch", "drop",
-                               "--format", "json"])
-            walls["zoo"].append(wall)
-            outputs["zoo"] = {r["file"]: r["tags"] for r in map(json.loads, out.splitlines())}
+            for runtime, name in zip(args.runtimes, zoos):
+                wall, out = timed([musiczoo, "tag", *map(str, paths), "--hop", "3", "--last-patch", "drop",
+                                   "--format", "json", "--runtime", runtime])
+                walls[name].append(wall)
+                outputs[name] = {r["file"]: r["tags"] for r in map(json.loads, out.splitlines())}
             result_file = Path(folder) / "original.json"
             wall, _ = timed([sys.executable, __file__, "--run-original", *map(str, paths), "--out", str(result_file)])
             walls["original"].append(wall)
@@ -169,25 +178,39 @@ def main():
         # the zoo's processing time: the same command on the same files minus its start-up on a 3 s clip
         tiny = Path(folder) / "tiny.wav"
         soundfile.write(tiny, np.zeros(48000, np.float32), 16000)
-        startup = min(timed([musiczoo, "tag", str(tiny), "--format", "json"])[0] for _ in range(args.rounds))
-        processing["zoo"] = [wall - startup for wall in walls["zoo"]]
+        startups = {}
+        for runtime, name in zip(args.runtimes, zoos):
+            startups[name] = min(timed([musiczoo, "tag", str(tiny), "--format", "json", "--runtime", runtime])[0]
+                                 for _ in range(args.rounds))
+            processing[name] = [wall - startups[name] for wall in walls[name]]
 
         tags = zoo.card("timbral_temporal")["tags"]
-        agree = 0
-        for path in map(str, paths):
-            ours = sorted(tags, key=lambda t: -outputs["zoo"][path][t])[:3]
-            theirs = [tags[i] for i in np.argsort(-np.asarray(outputs["original"][path]))[:3]]
-            agree += ours == theirs
-        print(f"\n{'pipeline':<10} {'wall (s)':>9} {'audio s / wall s':>16} {'processing (s)':>14} "
-              f"{'audio s / s':>11}")
+
+        def top3(clip):
+            return sorted(tags, key=lambda t: -clip[t])[:3]
+
+        theirs = {path: [tags[i] for i in np.argsort(-np.asarray(outputs["original"][path]))[:3]]
+                  for path in map(str, paths)}
+        print(f"\n{'pipeline':<16} {'wall (s)':>9} {'audio s / wall s':>16} {'start-up (s)':>12} "
+              f"{'processing (s)':>14} {'audio s / s':>11} {'x original':>10} {'same top-3':>10}")
         rates = {}
-        for name in ("original", "zoo"):
+        for name in ["original", *zoos]:
             wall, work = min(walls[name]), min(processing[name])
             rates[name] = (audio_seconds / wall, audio_seconds / work)
-            print(f"{name:<10} {wall:>9.1f} {rates[name][0]:>16.1f} {work:>14.1f} {rates[name][1]:>11.1f}")
-        print(f"ratio zoo / original: {rates['zoo'][0] / rates['original'][0]:.2f}x whole processes, "
-              f"{rates['zoo'][1] / rates['original'][1]:.2f}x processing alone")
-        print(f"identical top-3 tags: {agree}/{len(paths)} files")
+            agree = sum(top3(outputs[name][path]) == theirs[path]
+                        for path in map(str, paths)) if name != "original" else len(paths)
+            startup = f"{startups[name]:.1f}" if name in startups else "-"
+            print(f"{name:<16} {wall:>9.1f} {rates[name][0]:>16.1f} {startup:>12} {work:>14.1f} "
+                  f"{rates[name][1]:>11.1f} {rates[name][0] / rates['original'][0]:>9.2f}x "
+                  f"{agree:>6}/{len(paths)}")
+        alone = ", ".join(f"{name} {rates[name][1] / rates['original'][1]:.2f}x" for name in zoos)
+        print(f"x original: audio-seconds per wall-second of the whole process against the original's "
+              f"(processing alone: {alone})")
+        if "zoo tensorflow" in outputs:
+            same = {name: sum(top3(outputs[name][path]) == top3(outputs["zoo tensorflow"][path]) for path in theirs)
+                    for name in zoos}
+            print("top-3 identical to zoo tensorflow: " + ", ".join(f"{n} {k}/{len(paths)}" for n, k in same.items()))
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
         print(f"\n{'front end':<22} {'audio s / s':>11}")
         for name, rate in frontend_table(paths).items():
             print(f"{name:<22} {rate:>11.0f}")

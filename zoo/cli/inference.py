@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from zoo.cli.common import add_audio_arguments, add_patch_arguments, audio_files, each_result, error_message
+from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE
 from zoo.errors import ZooError
 
@@ -71,6 +72,7 @@ def _print_taggrams(results, files, printer, description):
 
 
 def cmd_tag(args):
+    import_tensorflow()
     from zoo.inference.api import tag_many
 
     files = audio_files(args.files)
@@ -90,6 +92,7 @@ def cmd_predict(args):
 
 
 def cmd_extract(args):
+    import_tensorflow()
     from zoo.inference.api import extract_many
     from zoo.inference.writers import save_features
 
