@@ -120,6 +120,7 @@ def test_every_weight_set_exports_with_parity_and_runs_without_tensorflow(real_p
            + ", ".join(f"{key} {value:.1g}" for key, value in worst.items()))
 
 
+@pytest.mark.slow
 def test_readme_recipe_tags_like_the_zoo_without_it(tmp_path, report):
     """examples/onnx_librosa.py: librosa log-mel + ONNX Runtime, in a process without TensorFlow or the zoo."""
     path = export_onnx("timbral_temporal", "mtt", tmp_path)
@@ -133,4 +134,4 @@ def test_readme_recipe_tags_like_the_zoo_without_it(tmp_path, report):
     assert [tag for tag, _ in want.top(3)] == out["top"][:3]
     difference = float(np.abs(got - want.clip_probabilities).max())
     report(f"librosa recipe vs zoo.tag: largest clip probability difference {difference:.2g}")
-    assert difference < 1e-3  # the front ends differ by float32 FFT rounding before the float16 step
+    assert difference < 1e-4  # the front ends differ by FFT rounding, which can flip a float16 rounding step

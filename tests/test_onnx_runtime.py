@@ -17,13 +17,14 @@ def clip():
     return y.astype(np.float32), 22050
 
 
-def test_tag_under_onnx_runtime_matches_tensorflow(clip, example_path):
-    for audio, rate in (clip, (example_path, None)):
-        want = zoo.tag(audio, sample_rate=rate, runtime="tensorflow")
-        got = zoo.tag(audio, sample_rate=rate, runtime="onnx")
-        np.testing.assert_allclose(got.probabilities, want.probabilities, atol=1e-5, rtol=0)
-        assert [tag for tag, _ in got.top(3)] == [tag for tag, _ in want.top(3)]
-        np.testing.assert_array_equal(got.times, want.times)
+@pytest.mark.parametrize("recording", ["synthesized", pytest.param("bundled clip", marks=pytest.mark.slow)])
+def test_tag_under_onnx_runtime_matches_tensorflow(recording, clip, example_path):
+    audio, rate = clip if recording == "synthesized" else (example_path, None)
+    want = zoo.tag(audio, sample_rate=rate, runtime="tensorflow")
+    got = zoo.tag(audio, sample_rate=rate, runtime="onnx")
+    np.testing.assert_allclose(got.probabilities, want.probabilities, atol=1e-5, rtol=0)
+    assert [tag for tag, _ in got.top(3)] == [tag for tag, _ in want.top(3)]
+    np.testing.assert_array_equal(got.times, want.times)
 
 
 def test_extract_under_onnx_runtime_matches_tensorflow(clip):
@@ -49,6 +50,7 @@ def test_onnx_runtime_builds_no_keras_model_once_cached(clip, monkeypatch):
     assert zoo.tag(clip[0], sample_rate=clip[1], runtime="onnx", batch_size=3).probabilities.shape == (4, 50)
 
 
+@pytest.mark.slow
 def test_graph_cache_is_keyed_by_the_weights_sha256_and_rebuilt_when_unreadable(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICZOO_CACHE", str(tmp_path))
     path = runtimes.onnx_path("temporal", "msd")
@@ -82,6 +84,7 @@ def test_auto_takes_the_faster_runtime_of_the_nearest_measured_batch(tmp_path, m
     runtimes._table.cache_clear()
 
 
+@pytest.mark.slow
 def test_auto_calibrates_once_on_a_cpu_the_table_lacks(tmp_path, monkeypatch):
     table = tmp_path / "runtime_choice.json"
     monkeypatch.setattr(runtimes, "CHOICE_TABLE", table)
@@ -107,6 +110,7 @@ def test_bad_runtime_arguments_are_zoo_errors(clip, kwargs, message):
         zoo.tag(clip[0], sample_rate=clip[1], **kwargs)
 
 
+@pytest.mark.slow
 def test_cli_tag_runtime_onnx_prints_the_tensorflow_tags(example_path, capsys):
     from zoo.cli import main
 
