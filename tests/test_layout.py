@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "zoo"
 HEAVY = ("tensorflow", "keras", "kapre")
 COMMANDS = ("list", "card", "tag", "extract", "features", "predict", "export", "finetune", "distill", "agreement",
-            "beam")
+            "explain", "beam")
 MAX_LINES = 350
 
 # Layers, lowest first: a module may import modules of its own layer or a lower one only.
@@ -24,7 +24,7 @@ LAYERS = {
     "zoo.signal": 1,
     "zoo.models": 2, "zoo.reference": 2,  # reference: the original musicnn pipeline, checked against models
     "zoo.inference": 3,
-    "zoo.training": 4, "zoo.deploy": 4, "zoo.scale": 4,
+    "zoo.training": 4, "zoo.deploy": 4, "zoo.explain": 4, "zoo.scale": 4,
     "zoo.cli": 5, "zoo.__main__": 5, "zoo.agreement": 5, "zoo.distill": 5,  # the command and its aliases
 }
 

@@ -1,0 +1,176 @@
+"""`musiczoo explain`: look inside a model: `filters`, `activations`, `units` and `report`.
+
+The group is open: a module that adds its own `musiczoo explain` sub-commands
+defines `add_explain_commands(explain_subparsers)` (importing TensorFlow only
+inside its command functions) and is listed in `EXTENSIONS`, one line each.
+"""
+
+import importlib
+from pathlib import Path
+
+from zoo.cli.common import OK, SOME_FAILED, audio_files, each_result, report_error
+from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from zoo.errors import ZooError
+
+EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
+)
+
+
+def weights_argument(text):
+    """--weights: a tag, a weight file, or "none" (random initialisation)."""
+    return None if text.lower() == "none" else text
+
+
+def cmd_filters(args):
+    from zoo.explain.filter_plots import write_filter_map
+    from zoo.explain.filters import TEMPO_RANGE_BPM, filters
+
+    filter_map = filters(args.model, args.weights, kind=args.kind, layers=args.layer, null_draws=args.null_draws)
+    written = write_filter_map(filter_map, args.out)
+    for name, rows in filter_map.filters.items():
+        kind = filter_map.kernels[name][0]
+        print(f"{name}: {len(rows)} {kind} filters -> {written['images'][name]}")
+    low, high = TEMPO_RANGE_BPM
+    for name, share in filter_map.tempo_fractions().items():
+        line = f"{name}: {share['learned']:.0%} of {share['filters']} learned filters in {low:g}-{high:g} BPM"
+        if share["random"] is not None:
+            line += (f"; random init {share['random']:.0%} (95% of {share['draws']} draws: "
+                     f"{share['random_2.5%']:.0%}-{share['random_97.5%']:.0%})")
+        cycle = share["one_cycle"]
+        line += f"; with a whole cycle in the filter: learned {cycle['learned']:.0%}"
+        if cycle["random"] is not None:
+            line += f", random {cycle['random']:.0%}"
+        print(line)
+    print(f"filters.json: {written['json']}" + (f", null figure: {written['null']}" if written["null"] else ""))
+    return OK
+
+
+def cmd_activations(args):
+    import numpy as np
+
+    from zoo.explain.activations import activations
+    from zoo.explain.network import open_network
+    from zoo.explain.pictures import plot_activations
+    from zoo.atomic import atomic_path
+
+    files = audio_files(args.files)
+    if args.layer:
+        open_network(args.model, args.weights).check_layers(args.layer)  # a bad name is a usage error
+
+    def results():
+        for path in files:
+            try:
+                yield path, activations(path, args.model, args.weights, args.layer, max_columns=args.max_columns,
+                                        batch_size=args.batch_size)
+            except ZooError as error:
+                yield path, error
+
+    def write(path, acts):
+        out = Path(args.out)
+        try:
+            plot_activations(acts, out / f"{path.stem}.png", title=str(path))
+            arrays = {"logmel": acts.logmel, "times": acts.times, "taggram": acts.taggram.probabilities,
+                      "taggram_times": acts.taggram.times, **acts.layers}
+            with atomic_path(out / f"{path.stem}.npz") as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, **arrays)
+        except OSError as error:
+            return ZooError(f"{path}: its feature maps could not be written to {out} ({error})")
+        print(out / f"{path.stem}.png", flush=True)
+        return None
+
+    return each_result(results(), files, "feature maps", write)
+
+
+def cmd_units(args):
+    from zoo.explain.units import UnitSearch
+
+    files = audio_files(args.files)
+    search = UnitSearch(args.model, args.weights, args.layer, top=args.top, by=args.by, per_file=args.per_file,
+                        batch_size=args.batch_size)
+    status = each_result(search.scan(files), files, "ranking units", lambda path, patches: None)
+    path, errors = search.write(args.out)
+    for error in errors:
+        report_error(error)
+    short = [unit for unit in range(search.units) if len(search.excerpts(unit)) < search.top]
+    if short:
+        report_error(f"{len(short)} of {search.units} units have fewer than {search.top} excerpts: the collection "
+                     f"has {len(search.files)} readable recording(s) and --per-file is {search.per_file}")
+    print(f"{path}: {search.units} units of {search.layer}, up to {search.top} excerpts each, from "
+          f"{len(search.files)} recordings ({len(search.failed)} failed)")
+    return SOME_FAILED if errors or status != OK else OK
+
+
+def cmd_report(args):
+    from zoo.explain.report import report
+
+    path = report(args.source, args.out, args.model, args.weights, args.layer, args.max_columns,
+                  with_filters=not args.no_filters)
+    print(path)
+    return OK
+
+
+def _model_arguments(parser, model_help="catalog name, or a folder written by `musiczoo finetune`"):
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"{model_help} (default: {DEFAULT_MODEL})")
+    parser.add_argument("--weights", type=weights_argument, default=DEFAULT_WEIGHTS,
+                        help=f"weight tag (mtt, msd), a .weights.h5 file, or none (default: {DEFAULT_WEIGHTS})")
+
+
+def add_explain_commands(subcommands):
+    """Adds `filters`, `activations`, `units` and `report` to the `musiczoo explain` sub-command parsers."""
+    filters = subcommands.add_parser("filters", help="draw and analyse the first-layer filters (band, BPM) against "
+                                                     "random initialisation")
+    filters.add_argument("model", metavar="MODEL", help="catalog name, or a folder written by `musiczoo finetune`")
+    filters.add_argument("--weights", type=weights_argument, default=DEFAULT_WEIGHTS,
+                         help=f"weight tag (mtt, msd), a .weights.h5 file, or none (default: {DEFAULT_WEIGHTS})")
+    filters.add_argument("--kind", choices=("timbral", "temporal", "square"), help="only this kind of filter")
+    filters.add_argument("--layer", action="append", metavar="NAME", help="only this first-layer convolution "
+                                                                          "(repeatable)")
+    filters.add_argument("--null-draws", type=int, default=20, metavar="N",
+                         help="random initialisations per layer for the null (default: 20)")
+    filters.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs and filters.json")
+    filters.set_defaults(run=cmd_filters)
+
+    acts = subcommands.add_parser("activations", help="feature maps of recordings: log-mel, layers and taggram on "
+                                                      "one time axis")
+    acts.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
+    _model_arguments(acts)
+    acts.add_argument("--layer", action="append", metavar="NAME", help="layer to show (repeatable; default: the "
+                                                                       "feature layers with a fine time axis)")
+    acts.add_argument("--max-columns", type=int, default=1500, help="most time columns per picture (default: 1500)")
+    acts.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
+    acts.add_argument("--out", required=True, metavar="DIR", help="folder for one PNG and one .npz per file")
+    acts.set_defaults(run=cmd_activations)
+
+    units = subcommands.add_parser("units", help="each unit's most exciting 3 s excerpts over a collection")
+    units.add_argument("files", nargs="+", metavar="FOLDER", help="audio files or folders (searched recursively)")
+    _model_arguments(units)
+    units.add_argument("--layer", required=True, metavar="NAME", help="layer whose units are ranked")
+    units.add_argument("--top", type=int, default=5, metavar="K", help="excerpts per unit (default: 5)")
+    units.add_argument("--by", choices=("peak", "mean"), default="peak",
+                       help="rank by peak activation over the excerpt or by its mean over time (default: peak)")
+    units.add_argument("--per-file", type=int, default=1, metavar="N",
+                       help="most excerpts of one recording per unit (default: 1)")
+    units.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
+    units.add_argument("--out", required=True, metavar="DIR", help="folder for excerpts/, thumbnails/, units.json")
+    units.set_defaults(run=cmd_units)
+
+    report = subcommands.add_parser("report", help="one self-contained HTML page of a recording or a units folder")
+    report.add_argument("source", metavar="FILE_OR_UNITS_DIR", help="an audio file, or a folder written by "
+                                                                    "`musiczoo explain units`")
+    _model_arguments(report, "for a file: catalog name or fine-tuned folder")
+    report.add_argument("--layer", action="append", metavar="NAME", help="for a file: layer to show (repeatable)")
+    report.add_argument("--max-columns", type=int, default=1500, help="for a file: most time columns (default: 1500)")
+    report.add_argument("--no-filters", action="store_true", help="leave out the model's filter maps")
+    report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and its assets")
+    report.set_defaults(run=cmd_report)
+
+
+def add_commands(commands):
+    """Adds the `explain` group to the `musiczoo` sub-command parsers, with this module's sub-commands and those
+    of every module in `EXTENSIONS`."""
+    explain = commands.add_parser("explain", help="look inside a model: filters, activations, units, report")
+    explain_subparsers = explain.add_subparsers(dest="explain_command", required=True, metavar="WHAT")
+    add_explain_commands(explain_subparsers)
+    for module in EXTENSIONS:
+        importlib.import_module(module).add_explain_commands(explain_subparsers)
+    return explain_subparsers
