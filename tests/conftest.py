@@ -6,8 +6,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 import soundfile  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 from fixtures import EXAMPLE  # noqa: E402
+
+# Property tests (Hypothesis): `make test` runs the bounded, derandomized "musiczoo" profile (the same
+# examples every run, a few minutes at most); `pytest --hypothesis-profile=long` draws 20 times more,
+# at random. Neither keeps an example database (nothing is written into the checkout).
+_HYPOTHESIS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                        HealthCheck.function_scoped_fixture])
+settings.register_profile("musiczoo", max_examples=40, derandomize=True, **_HYPOTHESIS)
+settings.register_profile("long", max_examples=800, **_HYPOTHESIS)
+settings.load_profile("musiczoo")  # --hypothesis-profile=NAME, when given, loads NAME after this
 
 
 @pytest.fixture(scope="session")

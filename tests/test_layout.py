@@ -20,7 +20,7 @@ MAX_LINES = 350
 
 # Layers, lowest first: a module may import modules of its own layer or a lower one only.
 LAYERS = {
-    "zoo": 0, "zoo.contract": 0, "zoo.errors": 0, "zoo.atomic": 0,  # shared facts and utilities, TF-free
+    "zoo": 0, "zoo.contract": 0, "zoo.errors": 0, "zoo.atomic": 0, "zoo.checks": 0,  # shared, TF-free
     "zoo.signal": 1,
     "zoo.models": 2, "zoo.reference": 2,  # reference: the original musicnn pipeline, checked against models
     "zoo.inference": 3,

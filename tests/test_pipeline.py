@@ -73,12 +73,18 @@ def test_a_file_failing_midway_drops_only_its_own_patches(recordings):
     np.testing.assert_allclose(results[2].outputs[0], want[1], atol=1e-5)
 
 
-def test_a_bug_in_the_reader_surfaces_in_the_caller():
+def test_any_failure_of_one_recording_is_its_error_and_an_interruption_stops_the_run():
     def opener():
         raise RuntimeError("reader bug")
 
-    with pytest.raises(RuntimeError, match="reader bug"):
-        list(pipeline.run(lambda: lambda x: x, [opener]))
+    def interrupted():
+        raise KeyboardInterrupt
+
+    ok = lambda: from_array(synth("chords", 1.0), 16000)  # noqa: E731
+    results = list(pipeline.run(lambda: lambda x: x, [opener, ok]))
+    assert "RuntimeError: reader bug" in str(results[0].error) and results[1].error is None
+    with pytest.raises(KeyboardInterrupt):
+        list(pipeline.run(lambda: lambda x: x, [interrupted, ok]))
 
 
 def test_bad_batch_size_is_refused():

@@ -26,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from zoo.atomic import atomic_path  # noqa: E402
 from zoo.contract import FRONTEND_CONFIG  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.models.loading import build  # noqa: E402
@@ -228,9 +229,8 @@ def write_manifest(entries):
     data = json.loads(path.read_text(encoding="utf-8"))
     for (name, tag), entry in entries.items():
         data["models"][name]["weights"][tag] = entry
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     manifest.cache_clear()
 
 

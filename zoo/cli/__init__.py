@@ -12,6 +12,7 @@ from zoo import __version__
 from zoo.cli import catalog, explain, inference, scale, training
 from zoo.cli.common import USAGE, report_error
 from zoo.errors import ZooError
+from zoo.signal import native_stderr
 
 
 def parser():
@@ -33,6 +34,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     args.argv = argv
+    native_stderr.separate()  # decoders' own notes stay off the terminal; error lines still reach it
     try:
         return args.run(args)
     except ZooError as error:

@@ -1,36 +1,116 @@
-"""What every `musiczoo` sub-command shares: finding input files, one loop over results, one error format.
+"""What every `musiczoo` sub-command shares: finding input files, naming outputs, checking arguments,
+one loop over results, one error format.
 
 Exit status everywhere: `OK` (0) when every input succeeded, `SOME_FAILED` (1)
 when some input failed (each reported on its own `error:` line), `USAGE` (2)
-for a usage error (bad arguments, nothing to do).
+for a usage error (bad arguments, nothing to do, outputs that would clash).
 """
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
+from zoo import checks
+from zoo.atomic import is_temporary
 from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, LAST_PATCH_POLICIES
-from zoo.errors import ZooError
+from zoo.errors import ZooError, file_error, reason
 from zoo.signal.audio import EXTENSIONS
+from zoo.signal.patching import hop_frames
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
 
 
-def audio_files(paths):
+def find_inputs(paths):
     """Expands files and folders (recursively, audio extensions only) in the order given.
 
+    Inside a folder, every entry with an audio extension that is not a folder is an input (a
+    broken link or an unreadable file then fails as that file's error); the zoo's own
+    temporaries are skipped.
+
+    Args:
+        paths: files and folders as given on the command line.
+
+    Returns:
+        list of (file path, its name relative to what was given): a folder's files relative to
+        that folder, a file given directly by its name.
+
     Raises:
-        ZooError: nothing to process (folders without audio files only).
+        ZooError: nothing to process, or a folder that cannot be listed (before any work, since
+            its files would otherwise be missed without a word).
     """
-    found = []
+    found, unlisted = [], []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS))
-        else:
-            found.append(path)
+        if not path.is_dir():
+            found.append((path, Path(path.name)))
+            continue
+        inside = []
+        for folder, folders, names in os.walk(path, onerror=unlisted.append):
+            folders[:] = [name for name in folders if not is_temporary(name)]
+            inside.extend(Path(folder, name) for name in names
+                          if Path(name).suffix.lower() in EXTENSIONS and not is_temporary(name))
+        found.extend((p, p.relative_to(path)) for p in sorted(inside))
+    if unlisted:
+        raise ZooError("cannot list " + "; ".join(f"{e.filename}: {reason(e)}" for e in unlisted)
+                       + ". Fix the permissions, or leave these folders out")
     if not found:
         raise ZooError(f"no audio files found in {', '.join(map(str, paths))} (looked for {', '.join(EXTENSIONS)})")
     return found
+
+
+def audio_files(paths):
+    """The files of `find_inputs(paths)`, in order."""
+    return [path for path, _ in find_inputs(paths)]
+
+
+def output_paths(inputs, out_dir, suffix):
+    """The one naming rule for per-file outputs: the input's relative name under `out_dir`, with `suffix`.
+
+    Checked before any work: two inputs that would write the same output (`x.wav` and `x.flac`,
+    or two files given directly with the same name) are refused, all listed.
+
+    Args:
+        inputs: `find_inputs` pairs.
+        out_dir: the output folder.
+        suffix: the outputs' suffix (".npz", ".png").
+
+    Returns:
+        dict input path -> output path.
+
+    Raises:
+        ZooError: outputs would clash (compared case-insensitively, as some file systems do).
+    """
+    targets, owners = {}, {}
+    for path, relative in inputs:
+        target = Path(out_dir) / relative.with_suffix(suffix)
+        targets[path] = target
+        owners.setdefault(str(target).casefold(), []).append(path)
+    clashes = [paths for paths in owners.values() if len(paths) > 1]
+    if clashes:
+        listed = "; ".join(f"{' and '.join(map(str, paths))} -> {targets[paths[0]]}" for paths in clashes)
+        raise ZooError(f"these inputs would write the same output, so nothing was done: {listed}. "
+                       "Give their folder instead of the files (outputs mirror the folder's layout), "
+                       "or run them separately with different output folders")
+    return targets
+
+
+def output_folder(path, option):
+    """Creates the output folder `path` of `option` (e.g. "--out") up front, or says why it cannot be.
+
+    Raises:
+        ZooError: it is a file, cannot be created, or cannot be written to.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ZooError(f"{option} {path}: this is a file; {option} needs a folder (created if missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZooError(f"{option} {path}: the folder cannot be created ({reason(error)})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ZooError(f"{option} {path}: you cannot write to this folder; choose one you can write to")
+    return path
 
 
 def report_error(message):
@@ -40,11 +120,6 @@ def report_error(message):
     tqdm.write(f"error: {message}", file=sys.stderr)
 
 
-def error_message(path, error):
-    """The message of a failed input, naming the file once."""
-    return str(error) if str(path) in str(error) else f"{path}: {error}"
-
-
 def each_result(results, files, description, handle):
     """The one loop over per-file results: progress bar, error lines, exit status.
 
@@ -52,8 +127,8 @@ def each_result(results, files, description, handle):
         results: iterable of (path, result or ZooError), one per file.
         files: the input files (for the bar's total).
         description: what the bar says ("tagging", ...).
-        handle: `handle(path, result)` for each success; returns None, or a ZooError
-            when writing that file's output failed.
+        handle: `handle(path, result)` for each success (printing or writing its output); returns
+            None or a ZooError, and any exception it raises is that file's error too.
 
     Returns:
         `OK`, or `SOME_FAILED` when any file failed (each failure on its own `error:` line).
@@ -64,11 +139,35 @@ def each_result(results, files, description, handle):
     for path, result in tqdm(results, total=len(files), desc=description, unit="file", file=sys.stderr,
                              disable=len(files) < 2):
         if not isinstance(result, ZooError):
-            result = handle(path, result)
+            try:
+                result = handle(path, result)
+            except Exception as error:  # noqa: BLE001 - a failed output is that file's error, the others go on
+                result = file_error(path, error, "its output could not be written")
         if isinstance(result, ZooError):
             failed += 1
-            report_error(error_message(path, result))
+            report_error(file_error(path, result))
     return SOME_FAILED if failed else OK
+
+
+def checked(check, convert=float):
+    """An argparse `type=` that converts the text, then applies the API's own check (same rule, same words).
+
+    Args:
+        check: a function raising ZooError for a bad value (e.g. `zoo.checks.positive_integer` with its name bound).
+        convert: text -> value (float or int).
+    """
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        try:
+            check(value)
+        except ZooError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    return parse
 
 
 def add_audio_arguments(parser, default_batch_size):
@@ -82,10 +181,11 @@ def add_audio_arguments(parser, default_batch_size):
 
 def add_patch_arguments(parser, default_batch_size):
     """--hop-seconds (alias --hop), --last-patch and --batch-size."""
-    parser.add_argument("--hop-seconds", "--hop", dest="hop", type=float, default=DEFAULT_HOP_SECONDS,
+    parser.add_argument("--hop-seconds", "--hop", dest="hop", type=checked(hop_frames), default=DEFAULT_HOP_SECONDS,
                         metavar="SECONDS",
                         help=f"seconds between patch starts (default: {DEFAULT_HOP_SECONDS:g})")
     parser.add_argument("--last-patch", choices=LAST_PATCH_POLICIES, default=DEFAULT_LAST_PATCH,
                         help="pad the final partial patch (repeat) or discard it (drop)")
-    parser.add_argument("--batch-size", type=int, default=default_batch_size,
+    parser.add_argument("--batch-size", type=checked(lambda n: checks.positive_integer(n, "--batch-size"), int),
+                        default=default_batch_size,
                         help=f"3 s patches per forward pass, shared across files (default: {default_batch_size})")

@@ -3,38 +3,51 @@
 import csv
 import json
 import sys
-from pathlib import Path
 
-from zoo.cli.common import add_audio_arguments, add_patch_arguments, audio_files, each_result, error_message
+from zoo import checks
+from zoo.cli.common import (
+    add_audio_arguments,
+    add_patch_arguments,
+    checked,
+    each_result,
+    find_inputs,
+    output_folder,
+    output_paths,
+)
 from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE
-from zoo.errors import ZooError
+from zoo.errors import ZooError, file_error
 
 
 class TaggramPrinter:
     """Prints one taggram per file to stdout as text, JSON lines or CSV; optionally writes its image.
 
+    A failed file gets a JSON error record, or a CSV row with its path and empty tag cells (the
+    reason is on its `error:` line); CSV rows stay in input order. Call `finish()` at the end.
+
     Args:
         output_format: "text", "json" or "csv".
         top: tags per file in text format.
-        plot_dir: folder for one taggram PNG per file, or None.
+        plots: input path -> PNG path (from `output_paths`), or None for no images.
     """
 
-    def __init__(self, output_format, top, plot_dir=None):
-        self.format, self.top, self.plot_dir = output_format, top, plot_dir
+    def __init__(self, output_format, top, plots=None):
+        self.format, self.top, self.plots = output_format, top, plots
         self.writer = csv.writer(sys.stdout) if output_format == "csv" else None
-        self.header_written = False
+        self.header = None  # the CSV header, once the first taggram gives the tags
+        self.failed_rows = []  # CSV rows of failed files waiting for the header
 
     def __call__(self, path, taggram):
         self.print(path, taggram)
-        if self.plot_dir:
+        if self.plots:
             from zoo.inference.plots import plot_taggram  # matplotlib loads only when images are asked for
 
             try:
-                plot_taggram(taggram, Path(self.plot_dir) / f"{path.stem}.png", title=str(path))
-            except OSError as error:
-                return ZooError(f"{path}: its tags are printed, but its taggram image could not be written "
-                                f"({error}); --plot needs a folder you can write to")
+                plot_taggram(taggram, self.plots[path], title=str(path))
+            except Exception as error:  # noqa: BLE001 - the tags are out; the image alone failed
+                return file_error(path, error, f"its tags are printed, but its taggram image could not be "
+                                               f"written to {self.plots[path]} (--plot needs a folder you can "
+                                               "write to)")
         return None
 
     def print(self, path, taggram):
@@ -43,9 +56,10 @@ class TaggramPrinter:
         if self.format == "json":
             print(json.dumps(taggram_record(path, taggram)), flush=True)
         elif self.format == "csv":
-            if not self.header_written:
-                self.writer.writerow(["file", *taggram.tags])
-                self.header_written = True
+            if self.header is None:
+                self.header = ["file", *taggram.tags]
+                self.writer.writerow(self.header)
+                self._write_failed()
             self.writer.writerow([str(path), *(f"{p:.6f}" for p in taggram.clip_probabilities)])
             sys.stdout.flush()
         else:
@@ -53,42 +67,72 @@ class TaggramPrinter:
             print(f"{path}\t{tags}", flush=True)
 
     def error(self, path, message):
-        """Prints the JSON error record of a failed file (text and CSV report errors on stderr only)."""
+        """Records a failed file: a JSON error record, or a CSV row with empty tag cells."""
         from zoo.inference.writers import error_record
 
         if self.format == "json":
             print(json.dumps(error_record(path, message)), flush=True)
+        elif self.format == "csv":
+            self.failed_rows.append(str(path))
+            if self.header is not None:
+                self._write_failed()
+
+    def _write_failed(self):
+        for path in self.failed_rows:
+            self.writer.writerow([path, *[""] * (len(self.header) - 1)])
+        self.failed_rows.clear()
+        sys.stdout.flush()
+
+    def finish(self):
+        """Writes what is still waiting: when every file failed, a `file` header and their rows."""
+        if self.format == "csv" and self.failed_rows:
+            if self.header is None:
+                self.header = ["file"]
+                self.writer.writerow(self.header)
+            self._write_failed()
 
 
 def _print_taggrams(results, files, printer, description):
-    """The shared loop for `tag` and `predict`, with JSON error records for failed files."""
+    """The shared loop for `tag` and `predict`, with error records (JSON) or rows (CSV) for failed files."""
     def reported(results):
         for path, result in results:
             if isinstance(result, ZooError):
-                printer.error(path, error_message(path, result))
+                printer.error(path, str(file_error(path, result)))
             yield path, result
 
-    return each_result(reported(results), files, description, printer)
+    status = each_result(reported(results), files, description, printer)
+    printer.finish()
+    return status
+
+
+def _printer(args, inputs):
+    """The TaggramPrinter of `tag` / `predict`, with the --plot folder and image names checked before any work."""
+    plots = output_paths(inputs, output_folder(args.plot, "--plot"), ".png") if args.plot else None
+    return TaggramPrinter(args.format, args.top, plots)
 
 
 def cmd_tag(args):
     import_tensorflow()
     from zoo.inference.api import tag_many
 
-    files = audio_files(args.files)
+    inputs = find_inputs(args.files)
+    printer = _printer(args, inputs)
+    files = [path for path, _ in inputs]
     results = tag_many(files, model=args.model, weights=args.weights, hop_seconds=args.hop,
                        last_patch=args.last_patch, batch_size=args.batch_size, precision=args.precision,
                        runtime=args.runtime)
-    return _print_taggrams(results, files, TaggramPrinter(args.format, args.top, args.plot), "tagging")
+    return _print_taggrams(results, files, printer, "tagging")
 
 
 def cmd_predict(args):
     from zoo.training.predict import predict_many
 
-    files = audio_files(args.files)
+    inputs = find_inputs(args.files)
+    printer = _printer(args, inputs)
+    files = [path for path, _ in inputs]
     results = predict_many(args.model_dir, files, hop_seconds=args.hop, last_patch=args.last_patch,
                            batch_size=args.batch_size)
-    return _print_taggrams(results, files, TaggramPrinter(args.format, args.top, args.plot), "predicting")
+    return _print_taggrams(results, files, printer, "predicting")
 
 
 def cmd_extract(args):
@@ -96,13 +140,15 @@ def cmd_extract(args):
     from zoo.inference.api import extract_many
     from zoo.inference.writers import save_features
 
-    files = audio_files(args.files)
+    inputs = find_inputs(args.files)
+    targets = output_paths(inputs, output_folder(args.out, "--out"), ".npz")
+    files = [path for path, _ in inputs]
 
     def write(path, features):
         try:
-            save_features(features, Path(args.out) / f"{path.stem}.npz")
-        except OSError as error:
-            return ZooError(f"{path}: its features could not be written to {args.out} ({error})")
+            save_features(features, targets[path])
+        except Exception as error:  # noqa: BLE001 - named here with its destination; each_result reports it
+            return file_error(path, error, f"its features could not be written to {targets[path]}")
         return None
 
     results = extract_many(files, model=args.model, weights=args.weights, layers=args.layer or None,
@@ -112,9 +158,11 @@ def cmd_extract(args):
 
 
 def _add_output_arguments(parser):
-    parser.add_argument("--top", type=int, default=5, help="tags shown per file in text format (default: 5)")
+    parser.add_argument("--top", type=checked(lambda n: checks.positive_integer(n, "--top"), int), default=5,
+                        help="tags shown per file in text format (default: 5)")
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
-    parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR")
+    parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR (named like "
+                                                      "extract's .npz files)")
 
 
 def _add_network_options(parser):
@@ -140,7 +188,8 @@ def add_commands(commands):
     add_audio_arguments(extract, BATCH_SIZE)
     extract.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable; default: "
                                                                            "every feature layer of the card)")
-    extract.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file")
+    extract.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file, mirroring the "
+                                                                     "layout of the folders given")
     _add_network_options(extract)
     extract.set_defaults(run=cmd_extract)
 

@@ -7,20 +7,19 @@ nothing but TensorFlow. Signatures are documented in `export/README.md`.
 """
 
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.atomic import atomic_path
+from zoo import checks
+from zoo.atomic import atomic_path, rename_no_replace, temporary
 from zoo.contract import DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES, PATCH_SECONDS, SAMPLE_RATE, frame_seconds
 from zoo.deploy import wav_graph
-from zoo.errors import ZooError
+from zoo.errors import ZooError, reason
 from zoo.models.catalog import card
 from zoo.models.loading import load
 from zoo.signal import graph
@@ -66,6 +65,7 @@ def serving_module(name, weights, tags_file):
 
     def tag_waveform(waveform):
         """`[batch, samples]` 16 kHz -> dict of per-patch and clip outputs (batch rows share a length)."""
+        waveform = with_rank(waveform, 2, "serving_default: waveform must be [batch, samples] (float32 at 16 kHz)")
         tf.debugging.assert_greater(tf.shape(waveform)[1], 1, message="the waveform needs at least 2 samples")
         tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(waveform)),
                             ["the waveform contains NaN or infinite values"])
@@ -85,9 +85,9 @@ def serving_module(name, weights, tags_file):
             "tags": tf.tile(tags[None], [batch, 1]),
         }
 
-    def tag_wav(contents):
-        """One WAV file's bytes -> its outputs (probabilities as a ragged `[1, (patches), tags]`)."""
-        audio, rate = wav_graph.decode_wav(contents)
+    def tag_wav(item):
+        """(one WAV file's bytes, its index) -> its outputs (probabilities as a ragged `[1, (patches), tags]`)."""
+        audio, rate = wav_graph.decode_wav(*item)
         out = tag_waveform(wav_graph.resample(audio, rate)[None])
         return {
             "probabilities": tf.RaggedTensor.from_tensor(out["probabilities"]),
@@ -97,7 +97,8 @@ def serving_module(name, weights, tags_file):
         }
 
     def serve_wav(wav):
-        out = tf.map_fn(tag_wav, wav, fn_output_signature={
+        wav = with_rank(wav, 1, "serve_wav: wav must be a list of WAV file contents [batch]")
+        out = tf.map_fn(tag_wav, (wav, tf.range(tf.shape(wav)[0])), fn_output_signature={
             "probabilities": tf.RaggedTensorSpec([1, None, n_tags], tf.float32, ragged_rank=1),
             "clip_probabilities": tf.TensorSpec([n_tags], tf.float32),
             "embedding": tf.TensorSpec([None], tf.float32),
@@ -116,10 +117,27 @@ def serving_module(name, weights, tags_file):
     module = tf.Module(name="musiczoo")
     module.model_variables = [variable.value for variable in network.weights + frontend.weights]
     module.tags_asset = tf.saved_model.Asset(str(tags_file))
+    # Any rank is let in, so that a wrong one meets `with_rank`'s message, not an index error deep in the graph.
     module.serving_default = tf.function(tag_waveform, input_signature=[
-        tf.TensorSpec([None, None], tf.float32, name="waveform")])
-    module.serve_wav = tf.function(serve_wav, input_signature=[tf.TensorSpec([None], tf.string, name="wav")])
+        tf.TensorSpec(None, tf.float32, name="waveform")])
+    module.serve_wav = tf.function(serve_wav, input_signature=[tf.TensorSpec(None, tf.string, name="wav")])
     return module
+
+
+def with_rank(tensor, rank, message):
+    """`tensor`, checked on the graph to have `rank` axes (an INVALID_ARGUMENT naming the shape otherwise).
+
+    Args:
+        tensor: a signature's input, of any rank.
+        rank: the rank it must have.
+        message: what the input must be; the shape received is appended.
+    """
+    check = tf.debugging.Assert(tf.equal(tf.rank(tensor), rank),
+                                [tf.strings.format(message + "; got shape {}", tf.shape(tensor))])
+    with tf.control_dependencies([check]):
+        checked = tf.identity(tensor)
+    checked.set_shape([None] * rank)  # static only: the runtime check is the assertion above
+    return checked
 
 
 def non_core_ops(saved_model_dir):
@@ -171,6 +189,36 @@ def _next_version(model_dir):
     return max(versions, default=0) + 1
 
 
+def _publish(saved, model_dir, version, force, scratch):
+    """Renames the checked SavedModel `saved` to `model_dir/<version>` without ever replacing what appeared there.
+
+    The rename fails if the version exists (`rename_no_replace`), so a version another exporter
+    wrote after this one's check is never deleted: with an automatic version the next free number
+    is taken, with a requested one the export stops. With `force` the existing version (which the
+    user asked to replace) is first moved into `scratch`, this export's own temporary folder.
+
+    Returns:
+        Path of the published version folder.
+
+    Raises:
+        ZooError: the requested version exists (without force) or appeared during the export.
+    """
+    automatic = version is None
+    version = version or _next_version(model_dir)
+    while True:
+        final = model_dir / str(version)
+        if force and final.exists():
+            rename_no_replace(final, scratch / "replaced")
+        try:
+            rename_no_replace(saved, final)
+            return final
+        except FileExistsError:
+            if not automatic:
+                raise ZooError(f"{final} appeared while this export was running (another exporter?): it was "
+                               "left as it is; export again with another version") from None
+            version = _next_version(model_dir)
+
+
 def write_models_config(out_dir, base_path="/models"):
     """Writes `out_dir/models.config` (TF Serving's model config) listing every exported model, atomically.
 
@@ -215,19 +263,16 @@ def export(name, weights=DEFAULT_WEIGHTS, out_dir="export", version=None, force=
         ZooError: unknown model or weights, bad version, or an existing version without force.
     """
     served_as = served_as or served_name(name, weights)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", served_as):
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", served_as) or served_as in (".", ".."):
         raise ZooError(f"served model name {served_as!r} may only hold letters, digits, '_', '-' and '.'")
-    if version is not None and (not isinstance(version, (int, np.integer)) or version < 1):
-        raise ZooError(f"version must be a positive integer, not {version!r}")
+    if version is not None:
+        version = checks.positive_integer(version, "version")
     info = card(name, weights)
-    model_dir = Path(out_dir) / served_as
-    model_dir.mkdir(parents=True, exist_ok=True)
-    version = version or _next_version(model_dir)
-    final = model_dir / str(version)
-    if final.exists() and not force:
-        raise ZooError(f"{final} already exists: pass a new version, or force=True (--force) to replace it")
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=model_dir))
-    try:
+    model_dir = _model_folder(Path(out_dir), served_as)
+    if version is not None and (model_dir / str(version)).exists() and not force:
+        raise ZooError(f"{model_dir / str(version)} already exists: pass a new version, or force=True (--force) "
+                       "to replace it")
+    with temporary(model_dir, str(version or "next"), directory=True) as staging:
         tags_file = staging / TAGS_ASSET
         tags_file.write_text("\n".join(info.tags) + "\n")
         module = serving_module(name, weights, tags_file)
@@ -235,10 +280,18 @@ def export(name, weights=DEFAULT_WEIGHTS, out_dir="export", version=None, force=
         tf.saved_model.save(module, str(saved), signatures={
             "serving_default": module.serving_default, "serve_wav": module.serve_wav})
         _verify(saved, module)
-        if final.exists():
-            shutil.rmtree(final)
-        saved.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        final = _publish(saved, model_dir, version, force, staging)
     write_models_config(out_dir)
     return final
+
+
+def _model_folder(out_dir, served_as):
+    """Creates `out_dir/served_as` up front, or says why it cannot be (before any work)."""
+    for folder in (out_dir, out_dir / served_as):
+        if folder.exists() and not folder.is_dir():
+            raise ZooError(f"{folder} is a file: the export root (--out) must be a folder, created if missing")
+    try:
+        (out_dir / served_as).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZooError(f"cannot create the export folder {out_dir / served_as}: {reason(error)}") from None
+    return out_dir / served_as

@@ -13,22 +13,47 @@ MAX_UP = 2000  # largest interpolation factor accepted (44.1 kHz needs 160, 11.0
 ZERO_CROSSINGS = 24  # filter half-width in zero crossings of the lower rate's sinc
 ROLLOFF = 0.945  # cutoff as a fraction of the lower Nyquist frequency
 KAISER_BETA = 8.6
+HEADER_BYTES = 36  # a canonical header's fields read below end at byte 36 (bits per sample)
 
 
-def decode_wav(contents):
-    """Decodes one 16-bit PCM WAV file to mono.
+def decode_wav(contents, item=0):
+    """Decodes one 16-bit PCM WAV file to mono, after checks whose messages name the request item.
+
+    The header is read from the bytes padded with zeros, so a request item of any length (even
+    shorter than the 12-byte RIFF header) gets this message rather than an out-of-range error. A
+    canonical file (its `fmt ` chunk first) that is not 16-bit PCM is refused here too; other
+    problems are `tf.audio.decode_wav`'s own messages.
 
     Args:
         contents: scalar tf.string, the file's bytes.
+        item: int32 scalar, the item's index in the request (named in error messages).
 
     Returns:
         (float32 `[samples]` in [-1, 1], int32 sample rate).
     """
-    is_wav = tf.logical_and(tf.strings.substr(contents, 0, 4) == "RIFF", tf.strings.substr(contents, 8, 4) == "WAVE")
-    with tf.control_dependencies([tf.debugging.Assert(
-            is_wav, ["serve_wav: a request item is not a WAV file (no RIFF/WAVE header); send 16-bit PCM WAV bytes"])]):
+    padded = tf.strings.join([contents, tf.constant(bytes(HEADER_BYTES))])
+
+    def field(offset, length):
+        return tf.strings.substr(padded, offset, length)
+
+    def uint16(offset):
+        return tf.cast(tf.io.decode_raw(field(offset, 2), tf.uint16)[0], tf.int32)
+
+    is_wav = tf.logical_and(field(0, 4) == "RIFF", field(8, 4) == "WAVE")
+    pcm16 = tf.logical_or(field(12, 4) != "fmt ", tf.logical_and(uint16(20) == 1, uint16(34) == 16))
+    checks = [
+        tf.debugging.Assert(is_wav, [tf.strings.format(
+            "serve_wav: item {} is not a WAV file (no RIFF/WAVE header in its first 12 bytes; it has {} bytes): "
+            "send 16-bit PCM WAV bytes", (item, tf.strings.length(contents)))]),
+        tf.debugging.Assert(tf.logical_or(tf.logical_not(is_wav), pcm16), [tf.strings.format(
+            "serve_wav: item {} is a WAV file of format {} with {} bits per sample, not 16-bit PCM (format 1): "
+            "convert it, e.g. ffmpeg -i in.wav -c:a pcm_s16le out.wav", (item, uint16(20), uint16(34)))]),
+    ]
+    with tf.control_dependencies(checks):
         audio, rate = tf.audio.decode_wav(tf.identity(contents))
-    return tf.reduce_mean(audio, axis=1), rate
+    with tf.control_dependencies([tf.debugging.Assert(tf.shape(audio)[0] >= 2, [tf.strings.format(
+            "serve_wav: item {} has too few samples ({}); at least 2 are needed", (item, tf.shape(audio)[0]))])]):
+        return tf.reduce_mean(audio, axis=1), tf.identity(rate)
 
 
 def _gcd(a, b):

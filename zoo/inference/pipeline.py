@@ -5,8 +5,10 @@ A reader thread decodes recordings one after another (file -> 16 kHz blocks
 the calling thread fills batches with patches from consecutive recordings,
 so short files share batches, and runs the network while the reader
 decodes ahead. Decoding and TensorFlow release the GIL, so the two overlap.
-A recording that fails is reported as that recording's error; the others
-still complete.
+A recording that fails, whatever the exception (a ZooError, a permission
+error, a decoder's own failure), becomes that recording's error through
+`zoo.errors.file_error`; the others still complete. Only interruptions
+(KeyboardInterrupt, SystemExit) stop the run.
 """
 
 import queue
@@ -15,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zoo import checks
 from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
-from zoo.errors import ZooError
+from zoo.errors import ZooError, file_error
 from zoo.signal import patching
 from zoo.signal.audio import BLOCK_SECONDS
 from zoo.signal.streaming import stream_patches
@@ -51,7 +54,13 @@ class Result:
 
 def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
     """Reader thread: puts ("patch", i, start, patch), ("end", i, source, frames), ("error", i, error),
-    ("fatal", exception) and finally None into `out`."""
+    ("fatal", exception) and finally None into `out`.
+
+    Any Exception while opening or streaming recording i is its ("error", i, ZooError): a ZooError
+    as raised (the zoo's errors name their input), anything else through `file_error`, named by the
+    source's label (or "recording i" if it never opened). Only a BaseException that is not an
+    Exception (an interruption) is fatal.
+    """
 
     def put(item):
         while not stop.is_set():
@@ -65,14 +74,16 @@ def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
         for index, opener in enumerate(openers):
             if stop.is_set():
                 return
+            source = None
             try:
                 source, counter = opener(), {}
                 for start, patch in stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
                     put(("patch", index, start, patch))
                 put(("end", index, source, counter["frames"]))
-            except ZooError as error:
-                put(("error", index, error))
-    except BaseException as error:  # noqa: BLE001 - a bug in the reader must surface in the caller
+            except Exception as error:  # noqa: BLE001 - one place turns any per-recording failure into its error
+                label = source.label if source is not None else f"recording {index}"
+                put(("error", index, error if isinstance(error, ZooError) else file_error(label, error)))
+    except BaseException as error:  # noqa: BLE001 - an interruption (or a bug of the loop itself) stops the run
         put(("fatal", error))
     finally:
         put(None)
@@ -97,9 +108,12 @@ def run(build_network, openers, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFA
 
     Yields:
         Result per recording, in input order, as soon as it is complete.
+
+    Raises:
+        ZooError: a bad batch size, hop, last-patch policy or chunk length (before any work).
     """
-    if batch_size < 1:
-        raise ZooError(f"batch_size must be at least 1, not {batch_size}")
+    checks.positive_integer(batch_size, "batch_size")
+    checks.positive_number(chunk_seconds, "chunk_seconds")
     patching.hop_frames(hop_seconds)  # validates before the thread starts
     patching.check_last_patch(last_patch)
     items = queue.Queue(maxsize=QUEUE_PATCHES)

@@ -31,5 +31,5 @@ def plot_taggram(taggram, path, title=None):
     figure.colorbar(image, ax=axes, label="probability")
     figure.tight_layout()
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100)
+        figure.savefig(tmp, dpi=100, format="png")
     plt.close(figure)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zoo import checks
 from zoo.contract import frame_seconds
 
 
@@ -38,8 +39,8 @@ class Taggram:
                    model=model, weights=weights)
 
     def top(self, n=5):
-        """The `n` most probable clip-level tags as (tag, probability), best first."""
-        order = np.argsort(-self.clip_probabilities, kind="stable")[:n]
+        """The `n` most probable clip-level tags as (tag, probability), best first (n >= 1)."""
+        order = np.argsort(-self.clip_probabilities, kind="stable")[:checks.positive_integer(n, "top")]
         return [(self.tags[i], float(self.clip_probabilities[i])) for i in order]
 
 

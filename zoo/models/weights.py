@@ -104,7 +104,7 @@ def save_weights(model, path, attributes=None):
         path: destination `.weights.h5` file.
         attributes: optional dict stored as HDF5 attributes of the root group.
     """
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as store:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", locking=False) as store:  # atomic_path holds the lock
         for key, value in (attributes or {}).items():
             store.attrs[key] = value
         for layer in weighted_layers(model):
@@ -116,11 +116,25 @@ def save_weights(model, path, attributes=None):
 
 
 def read_weights(path):
-    """All variables of a name-addressed weight file: `{"layer/variable": array}`."""
+    """All variables of a name-addressed weight file: `{"layer/variable": array}`, each checked.
+
+    Raises:
+        ZooError: the file is not readable HDF5 (truncated, corrupt, another format), or a value
+            is not a finite numeric array.
+    """
     arrays = {}
-    with h5py.File(path, "r") as store:
-        store.visititems(lambda key, item: arrays.__setitem__(key, item[()])
-                         if isinstance(item, h5py.Dataset) else None)
+    try:
+        with h5py.File(path, "r") as store:
+            store.visititems(lambda key, item: arrays.__setitem__(key, item[()])
+                             if isinstance(item, h5py.Dataset) else None)
+    except OSError:  # h5py's error for anything that is not intact HDF5
+        raise ZooError(f"weight file {path} cannot be read as HDF5: it is truncated, "
+                       "corrupt, or not a file written by zoo.models.weights.save_weights") from None
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.number):
+            raise ZooError(f"weight file {path}: {key} is not a numeric array, so the file is not a zoo weight file")
+        if not np.all(np.isfinite(value)):
+            raise ZooError(f"weight file {path}: {key} holds NaN or infinite values; the weights are unusable")
     return arrays
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.atomic import temporary
 from zoo.contract import HOP_LENGTH, N_FFT, N_MELS, PATCH_FRAMES, SAMPLE_RATE, cache_dir
 from zoo.errors import ZooError
 from zoo.signal import patching
@@ -52,10 +53,9 @@ def package_dir():
     if sha256_of(wheel) != WHEEL_SHA256:
         wheel.unlink()
         raise ZooError(f"{WHEEL} from PyPI does not have the expected sha256 {WHEEL_SHA256}")
-    partial = root / "unpacking"
-    with zipfile.ZipFile(wheel) as archive:
+    with temporary(root, "unpacked", directory=True) as partial, zipfile.ZipFile(wheel) as archive:
         archive.extractall(partial)
-    os.replace(partial, unpacked)
+        os.replace(partial, unpacked)
     return unpacked / PACKAGE
 
 

@@ -5,8 +5,9 @@ libsndfile (through soundfile) decodes WAV, FLAC, OGG/Vorbis and MP3 first,
 being the fastest here (5.7x tensorflow-io on a 215 s OGG file);
 tensorflow-io decodes what libsndfile cannot open, and librosa (audioread)
 is the last resort. Resampling is soxr's high-quality streaming resampler,
-bit-identical to resampling the whole signal at once. Every failure is a
-`ZooError` naming the file and the reason.
+bit-identical to resampling the whole signal at once. Every failure, whatever
+raised it (a decoder, the operating system, a file vanishing mid-read), is a
+`ZooError` naming the file and the reason (`zoo.errors.file_error`).
 """
 
 import struct
@@ -16,11 +17,15 @@ import numpy as np
 import soundfile
 import soxr
 
+from zoo import checks
 from zoo.contract import SAMPLE_RATE
-from zoo.errors import ZooError
+from zoo.errors import ZooError, file_error
+from zoo.signal.native_stderr import silenced
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".m4a", ".aac", ".wma")
 BLOCK_SECONDS = 60.0
+MAX_CHANNELS = 32  # a 2-D array's channel axis is its shorter one, and no longer than this
+MAX_AMPLITUDE = 4.0  # +12 dBFS: beyond it the front end's float16 mel saturates; integer PCM passed as float
 
 
 def _declared_wav_bytes(path):
@@ -79,7 +84,7 @@ class AudioSource:
 
     def __init__(self, label, sample_rate, frames, read_blocks):
         self.label = label
-        self.sample_rate = sample_rate
+        self.sample_rate = checks.sample_rate(sample_rate, label)
         self.frames = frames
         self.duration = frames / sample_rate
         self._read_blocks = read_blocks
@@ -88,17 +93,21 @@ class AudioSource:
         """Yields float32 mono 16 kHz blocks `[samples]`, validated, in order.
 
         Raises:
-            ZooError: empty audio, NaN or infinite values, or a file that
-                decodes to fewer frames than its header declares.
+            ZooError: empty audio, NaN or infinite values, amplitudes far outside [-1, 1], a file
+                that decodes to fewer frames than its header declares, or any failure of reading.
         """
-        block_frames = max(1, int(block_seconds * self.sample_rate))
+        block_frames = max(1, int(checks.positive_number(block_seconds, "chunk_seconds") * self.sample_rate))
         resampler = None
         if self.sample_rate != SAMPLE_RATE:
             resampler = soxr.ResampleStream(self.sample_rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
         decoded = 0
-        for block in self._read_blocks(block_frames):
+        for block in self._decoded(block_frames):
             if not np.all(np.isfinite(block)):
                 raise ZooError(f"{self.label}: the audio contains NaN or infinite values")
+            peak = float(np.max(np.abs(block), initial=0.0))
+            if peak > MAX_AMPLITUDE:
+                raise ZooError(f"{self.label}: the audio reaches {peak:.3g}, far outside [-1, 1]: scale it to "
+                               "[-1, 1] (integer PCM read as float: divide by 32768)")
             decoded += len(block)
             mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block.astype(np.float32, copy=False)
             yield resampler.resample_chunk(mono, last=False) if resampler else mono
@@ -111,6 +120,19 @@ class AudioSource:
             )
         if resampler:
             yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+
+    def _decoded(self, block_frames):
+        """The decoder's blocks, its chatter silenced and any failure turned into this file's ZooError."""
+        blocks = self._read_blocks(block_frames)
+        while True:
+            try:
+                with silenced():
+                    block = next(blocks, None)
+            except Exception as error:  # noqa: BLE001 - whatever a decoder or the OS raises is this file's error
+                raise file_error(self.label, error) from None
+            if block is None:
+                return
+            yield block
 
     def read(self):
         """The whole recording as one float32 16 kHz mono array."""
@@ -170,11 +192,25 @@ def open_file(path):
         AudioSource.
 
     Raises:
-        ZooError: missing, empty, truncated or non-audio file.
+        ZooError: missing, unreadable, empty, truncated or non-audio file, or any failure of opening it.
     """
     path = Path(path)
+    try:
+        with silenced():
+            source = _open(path)
+    except Exception as error:  # noqa: BLE001 - whatever a decoder or the OS raises is this file's error
+        raise file_error(path, error) from None
+    return source
+
+
+def _open(path):
+    """`open_file` without its error wrapping: the first decoder that opens the file."""
+    if path.is_dir():
+        raise ZooError(f"{path}: it is a folder, not an audio file")
+    if not path.exists():
+        raise ZooError(f"{path}: " + ("a broken link (its target is missing)" if path.is_symlink() else "no such file"))
     if not path.is_file():
-        raise ZooError(f"{path}: no such file")
+        raise ZooError(f"{path}: not a regular file (a device, pipe or socket), so not read")
     if path.stat().st_size == 0:
         raise ZooError(f"{path}: the file is empty (0 bytes)")
     _check_container(path)
@@ -207,6 +243,9 @@ def open_audio(audio, sample_rate=None):
         if sample_rate is not None:
             raise ZooError("sample_rate= is for arrays; a file's own rate is read from the file")
         return open_file(audio)
+    if isinstance(audio, (bytes, bytearray, memoryview)):
+        raise ZooError(f"got {len(audio)} bytes: pass the path of an audio file, or decode the bytes first "
+                       "(e.g. data, rate = soundfile.read(io.BytesIO(the_bytes)), then sample_rate=rate)")
     if sample_rate is None:
         raise ZooError("pass sample_rate= with an audio array (the rate it was recorded at)")
     return from_array(audio, sample_rate)
@@ -216,17 +255,15 @@ def from_array(data, sample_rate, label="audio array"):
     """Wraps an array as an AudioSource.
 
     Args:
-        data: float `[samples]`, `[samples, channels]` or `[channels, samples]`
-            (the channel axis is the shorter one, with at most 8 channels).
-        sample_rate: its rate in Hz.
+        data: float `[samples]`, `[samples, channels]` or `[channels, samples]`: the channel axis is
+            the shorter one, which must hold at most `MAX_CHANNELS`; a square array is refused.
+        sample_rate: its rate in Hz (checked by `zoo.checks.sample_rate`).
         label: name used in messages.
 
     Raises:
-        ZooError: non-float data, wrong rank or a bad sample rate.
+        ZooError: non-float data, wrong rank, an ambiguous channel axis or a bad sample rate.
     """
     data = np.asarray(data)
-    if data.ndim == 2 and data.shape[0] < data.shape[1] and data.shape[0] <= 8:
-        data = data.T
     if not np.issubdtype(data.dtype, np.floating):
         raise ZooError(
             f"{label}: audio must be float in [-1, 1], got dtype {data.dtype} "
@@ -234,14 +271,20 @@ def from_array(data, sample_rate, label="audio array"):
         )
     if data.ndim not in (1, 2):
         raise ZooError(f"{label}: audio must be [samples] or [samples, channels], got shape {data.shape}")
-    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-        raise ZooError(f"{label}: sample_rate must be a positive integer number of Hz, not {sample_rate!r}")
+    if data.ndim == 2 and not data.size:
+        data = np.zeros(0, data.dtype)  # empty whichever axis holds the channels: reported when read
+    elif data.ndim == 2:
+        if data.shape[0] == data.shape[1] or min(data.shape) > MAX_CHANNELS:
+            raise ZooError(f"{label}: cannot tell samples from channels in an array of shape {data.shape}: pass "
+                           f"[samples] (mono) or [samples, channels] with at most {MAX_CHANNELS} channels")
+        if data.shape[0] < data.shape[1]:
+            data = data.T
 
     def read_blocks(block_frames):
         for start in range(0, len(data), block_frames):
             yield data[start:start + block_frames]
 
-    return AudioSource(label, int(sample_rate), len(data), read_blocks)
+    return AudioSource(label, sample_rate, len(data), read_blocks)
 
 
 def read_file(path):

@@ -14,7 +14,6 @@ without `zoo` (`zoo.training.portable`); `zoo.training.predict` applies it.
 
 import json
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +21,9 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from zoo.atomic import atomic_path
+from zoo.atomic import atomic_path, temporary
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES, PATCH_SAMPLES, PATCH_SECONDS, SAMPLE_RATE
-from zoo.errors import ZooError
+from zoo.errors import ZooError, file_error
 from zoo.inference import pipeline
 from zoo.inference.api import openers
 from zoo.models.catalog import spec
@@ -80,8 +79,7 @@ def _logmel_patches(items, folder, hop_seconds, verbose):
         for result in tqdm(results, total=len(files), desc="decoding", unit="file", file=sys.stderr,
                            disable=not verbose):
             if result.error is not None:
-                audio = files[result.index]
-                message = str(result.error) if str(audio) in str(result.error) else f"{audio}: {result.error}"
+                message = str(file_error(files[result.index], result.error))
                 tqdm.write(f"skipped: {message}", file=sys.stderr)
                 skipped.append(message)
                 continue
@@ -233,7 +231,7 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
     logmel = keras.Input(backbone.input.shape[1:], name="logmel")
     on_logmel = keras.Model(logmel, head(backbone(logmel, training=False)))  # shares the layers of `network`
 
-    with tempfile.TemporaryDirectory(prefix=".patches-", dir=out_dir) as scratch:
+    with temporary(out_dir, "patches", directory=True) as scratch:  # a killed run's copy goes on the next run
         patches, owners, kept, skipped = _logmel_patches(dataset.items, scratch, hop_seconds, verbose)
         file_labels = [dataset.items[i][1] for i in kept]
         empty = sorted(set(dataset.labels) - {label for labels in file_labels for label in labels})
@@ -268,7 +266,7 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
             probabilities = head.predict(embeddings[val], verbose=0) if len(val) else None
         scores = _scores(probabilities, targets[val], owners[val], multi_label) if len(val) else None
 
-    with atomic_path(out_dir / "model.keras") as tmp:
+    with atomic_path(out_dir / "model.keras", keep_suffix=True) as tmp:  # Keras insists on the .keras suffix
         network.save(tmp)
     info = {"labels": list(dataset.labels), "multi_label": multi_label, "model": model,
             "weights": None if weights is None else str(weights), "pooling": pooling,

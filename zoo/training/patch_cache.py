@@ -8,16 +8,16 @@ and later each teacher's probabilities and branch outputs, are stored once as
 renamed into place only when complete, so later students reuse them.
 """
 
+import contextlib
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from zoo.atomic import atomic_path
+from zoo.atomic import atomic_path, temporary
 from zoo.contract import DEFAULT_WEIGHTS, FRONTEND_CONFIG, N_MELS, PATCH_FRAMES, PATCH_SECONDS, cache_dir, frame_seconds
 from zoo.errors import ZooError
 from zoo.inference.api import patch_function
@@ -121,32 +121,33 @@ class PatchCache:
             return cache
         folder.mkdir(parents=True, exist_ok=True)
         log(f"computing log-mel patches of {len(rows)} files into {folder}")
-        raw = folder / "logmel.partial"
         file_index, starts = [], []
-        with open(raw, "wb") as handle:
-            for number, row in enumerate(rows):
-                try:
-                    found, n_frames = file_patches(row["path"], hop_seconds)
-                except ZooError as error:
-                    row["skipped"], row["patches"] = str(error), 0
-                    log(f"  skipped: {error}")
-                    continue
-                keep = _spread(len(found), max_patches_per_file)
-                for i in keep:
-                    handle.write(np.ascontiguousarray(found[i][1], np.float32).tobytes())
-                    file_index.append(number)
-                    starts.append(found[i][0])
-                row["patches"] = len(keep)
-                row["duration"] = row["duration"] or float(frame_seconds(n_frames))
-                if number % 50 == 0:
-                    log(f"  {number + 1}/{len(rows)} files, {len(file_index)} patches")
-        if not file_index:
-            raise ZooError(f"no file of the corpus {corpus} could be decoded")
-        shape = (len(file_index), PATCH_FRAMES, N_MELS)
-        _save_npy_atomically(folder / "logmel.npy", shape, np.float32, lambda array: _copy_raw(raw, array))
-        raw.unlink()
-        np.save(folder / "file_index.npy", np.asarray(file_index, np.int32))
-        np.save(folder / "starts.npy", np.asarray(starts, np.int64))
+        with temporary(folder, "logmel.raw") as raw:  # scratch: removed at the end, or by the next run if killed
+            with open(raw, "wb") as handle:
+                for number, row in enumerate(rows):
+                    try:
+                        found, n_frames = file_patches(row["path"], hop_seconds)
+                    except ZooError as error:
+                        row["skipped"], row["patches"] = str(error), 0
+                        log(f"  skipped: {error}")
+                        continue
+                    keep = _spread(len(found), max_patches_per_file)
+                    for i in keep:
+                        handle.write(np.ascontiguousarray(found[i][1], np.float32).tobytes())
+                        file_index.append(number)
+                        starts.append(found[i][0])
+                    row["patches"] = len(keep)
+                    row["duration"] = row["duration"] or float(frame_seconds(n_frames))
+                    if number % 50 == 0:
+                        log(f"  {number + 1}/{len(rows)} files, {len(file_index)} patches")
+            if not file_index:
+                raise ZooError(f"no file of the corpus {corpus} could be decoded")
+            shape = (len(file_index), PATCH_FRAMES, N_MELS)
+            _save_npy_atomically(folder / "logmel.npy", shape, np.float32, lambda array: _copy_raw(raw, array))
+        for name, values in (("file_index", np.asarray(file_index, np.int32)),
+                             ("starts", np.asarray(starts, np.int64))):
+            _save_npy_atomically(folder / f"{name}.npy", values.shape, values.dtype,
+                                 lambda array, values=values: np.copyto(array, values))
         with atomic_path(folder / "index.json") as tmp:
             tmp.write_text(json.dumps({"settings": settings, "corpus": str(corpus), "rows": rows}, indent=1),
                            encoding="utf-8")
@@ -191,31 +192,26 @@ class PatchCache:
 
 
 class _OutputFiles:
-    """Context manager: `.npy` memmaps for teacher outputs, renamed into place only if all complete."""
+    """Context manager: `.npy` memmaps for teacher outputs, each through `atomic_path`, renamed into place
+    only if all complete."""
 
     def __init__(self, paths, n, outputs):
         self.paths, self.n, self.outputs = paths, n, outputs
 
     def __enter__(self):
-        self.arrays, self.tmps = {}, {}
+        self.arrays, self.stack = {}, contextlib.ExitStack()
         for (name, path), output in zip(self.paths.items(), self.outputs):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.tmps[name] = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+            tmp = self.stack.enter_context(atomic_path(path))
             dtype = np.float32 if name == "probabilities" else np.float16
-            self.arrays[name] = np.lib.format.open_memmap(self.tmps[name], mode="w+", dtype=dtype,
+            self.arrays[name] = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype,
                                                           shape=(self.n, *output.shape[1:]))
         return self.arrays
 
     def __exit__(self, kind, value, traceback):
         for array in self.arrays.values():
             array.flush()
-        self.arrays.clear()
-        for name, tmp in self.tmps.items():
-            if kind is None:
-                os.replace(tmp, self.paths[name])
-            else:
-                tmp.unlink(missing_ok=True)
-        return False
+        self.arrays.clear()  # the memmaps close before their files are renamed (or removed)
+        return self.stack.__exit__(kind, value, traceback)
 
 
 def weights_id(model, weights):
