@@ -18,7 +18,8 @@ def cmd_finetune(args):
                       multi_label=args.multi_label, pooling=args.pooling, epochs=args.epochs,
                       fine_tune_blocks=args.fine_tune_blocks, learning_rate=args.learning_rate,
                       fine_tune_learning_rate=args.fine_tune_learning_rate, validation_split=args.validation_split,
-                      patience=args.patience, batch_size=args.batch_size, seed=args.seed, verbose=not args.quiet)
+                      patience=args.patience, batch_size=args.batch_size, seed=args.seed, verbose=not args.quiet,
+                      strategy=args.strategy)
     scores = result.report["validation"]
     if scores:
         print(f"validation: clip accuracy {scores['clip_accuracy']:.3f}, patch accuracy "
@@ -85,6 +86,9 @@ def _add_finetune(commands):
                         help="epochs without a better validation loss before stopping (default: 5)")
     parser.add_argument("--batch-size", type=int, default=16, help="patches per step (default: 16)")
     parser.add_argument("--seed", type=int, default=0, help="fixes split and initialisation (default: 0)")
+    parser.add_argument("--strategy", choices=("none", "mirrored", "multiworker"), default="none",
+                        help="tf.distribute: this machine's devices (mirrored), or the cluster in TF_CONFIG "
+                             "(multiworker: run the same command on every worker; only the chief writes --out)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=cmd_finetune)
 

@@ -30,6 +30,7 @@ from zoo.models.catalog import spec
 from zoo.signal import patching
 from zoo.training import datasets
 from zoo.training.batches import RowBatches
+from zoo.training import strategies
 from zoo.training.portable import classifier_model
 
 # Blocks of each family from the top down, as layer-name prefixes (a layer belongs to a block
@@ -109,9 +110,24 @@ def _compile(network, learning_rate, multi_label):
                     loss="binary_crossentropy" if multi_label else "categorical_crossentropy", metrics=metrics)
 
 
-def _fit(network, train, validation, epochs, patience, description, verbose):
-    """Fits on `train` ((x, y) arrays or a `RowBatches`) with early stopping on the validation loss
-    (best weights restored); returns the history dict."""
+def _as_batches(data, batch_size, seed=None):
+    """(x, y) arrays as a `RowBatches` over all their rows; a `RowBatches` or None as it is."""
+    if not isinstance(data, tuple):
+        return data
+    x, y = data
+    return RowBatches(x, np.arange(len(x)), batch_size, y, seed)
+
+
+def _fit(network, train, validation, strategy, learning_rate, multi_label, epochs, patience, batch_size, seed,
+         description, verbose):
+    """Compiles and fits on `train` ((x, y) arrays or a `RowBatches`) with early stopping on the validation loss
+    (best weights restored), with Keras' `fit`, or under a strategy with `strategies.fit`; returns the history dict."""
+    if strategy is not None:
+        return strategies.fit(network, _as_batches(train, batch_size, seed), _as_batches(validation, batch_size),
+                              strategy, learning_rate=learning_rate,
+                              multi_label=multi_label, epochs=epochs, patience=patience, description=description,
+                              verbose=verbose)
+    _compile(network, learning_rate, multi_label)
     monitor = "val_loss" if validation is not None else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
                  _EpochBar(epochs, description, verbose)]
@@ -179,7 +195,7 @@ class Finetuned:
 def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetuned", *, layout="auto",
              multi_label=None, pooling="avg", epochs=30, fine_tune_blocks=0, learning_rate=1e-3,
              fine_tune_learning_rate=1e-4, validation_split=0.2, patience=5, batch_size=16, hop_seconds=PATCH_SECONDS,
-             seed=0, verbose=True):
+             seed=0, verbose=True, strategy="none"):
     """Trains a new classifier on a pretrained backbone and writes it to `out_dir`.
 
     Args:
@@ -202,6 +218,8 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
         hop_seconds: seconds between the starts of a file's training patches.
         seed: fixes the split, the shuffling and the initialisation (sets Keras' global seed).
         verbose: progress bars on stderr.
+        strategy: "none", "mirrored" (this machine's devices), "multiworker" (the cluster in TF_CONFIG;
+            only the chief writes `out_dir`) or a `tf.distribute.Strategy` (see `zoo.training.strategies`).
 
     Returns:
         Finetuned.
@@ -223,15 +241,17 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
         raise ZooError(f"validation_split must be in [0, 1), not {validation_split!r}")
     patching.hop_frames(hop_seconds)
     prefixes = _block_prefixes(spec(model).family, fine_tune_blocks)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    distributed = strategies.make(strategy)  # before TensorFlow computes anything
     keras.utils.set_random_seed(seed)
-    network = classifier_model(model, weights, len(dataset.labels), multi_label, pooling)
+    with strategies.scope(distributed):
+        network = classifier_model(model, weights, len(dataset.labels), multi_label, pooling)
     backbone, head = network.get_layer("backbone"), network.get_layer("head")
     logmel = keras.Input(backbone.input.shape[1:], name="logmel")
     on_logmel = keras.Model(logmel, head(backbone(logmel, training=False)))  # shares the layers of `network`
 
-    with temporary(out_dir, "patches", directory=True) as scratch:  # a killed run's copy goes on the next run
+    # only the chief writes into out_dir; other workers write into a temporary folder, removed at the end
+    with strategies.output_folder(distributed, out_dir) as folder, \
+            temporary(folder, "patches", directory=True) as scratch:  # a killed run's copy goes on the next run
         patches, owners, kept, skipped = _logmel_patches(dataset.items, scratch, hop_seconds, verbose)
         file_labels = [dataset.items[i][1] for i in kept]
         empty = sorted(set(dataset.labels) - {label for labels in file_labels for label in labels})
@@ -246,38 +266,40 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
         train = np.flatnonzero(np.isin(owners, train_files))
         val = np.flatnonzero(np.isin(owners, val_files))
 
-        embeddings = np.concatenate([backbone.predict_on_batch(batch) for batch in _progress(
-            RowBatches(patches, np.arange(len(patches)), batch_size), "embedding", verbose)])
-        _compile(head, learning_rate, multi_label)
+        embeddings = strategies.predict(backbone, _progress(RowBatches(patches, np.arange(len(patches)), batch_size),
+                                                            "embedding", verbose), distributed)
         validation = (embeddings[val], targets[val]) if len(val) else None
         phases = [{"phase": "head", "learning_rate": learning_rate,
-                   "history": _fit(head, (embeddings[train], targets[train]), validation, epochs, patience,
-                                   "training head", verbose)}]
+                   "history": _fit(head, (embeddings[train], targets[train]), validation, distributed, learning_rate,
+                                   multi_label, epochs, patience, batch_size, seed, "training head", verbose)}]
         if prefixes:
             _unfreeze(backbone, prefixes)
-            _compile(on_logmel, fine_tune_learning_rate, multi_label)
             validation = RowBatches(patches, val, batch_size, targets) if len(val) else None
             phases.append({"phase": "fine_tune", "blocks": prefixes, "learning_rate": fine_tune_learning_rate,
                            "history": _fit(on_logmel, RowBatches(patches, train, batch_size, targets, seed),
-                                           validation, epochs, patience, "fine-tuning", verbose)})
-            probabilities = np.concatenate([on_logmel.predict_on_batch(batch) for batch in
-                                            RowBatches(patches, val, batch_size)]) if len(val) else None
+                                           validation, distributed, fine_tune_learning_rate, multi_label, epochs,
+                                           patience, batch_size, seed, "fine-tuning", verbose)})
+            probabilities = strategies.predict(on_logmel, RowBatches(patches, val, batch_size),
+                                               distributed) if len(val) else None
         else:
-            probabilities = head.predict(embeddings[val], verbose=0) if len(val) else None
+            probabilities = strategies.predict(head, [embeddings[val]], distributed) if len(val) else None
         scores = _scores(probabilities, targets[val], owners[val], multi_label) if len(val) else None
 
-    with atomic_path(out_dir / "model.keras", keep_suffix=True) as tmp:  # Keras insists on the .keras suffix
-        network.save(tmp)
-    info = {"labels": list(dataset.labels), "multi_label": multi_label, "model": model,
-            "weights": None if weights is None else str(weights), "pooling": pooling,
-            "sample_rate": SAMPLE_RATE, "patch_seconds": PATCH_SECONDS,
-            "input": f"float32 waveform [batch, {PATCH_SAMPLES}] at {SAMPLE_RATE} Hz",
-            "reload": "import kapre, keras; keras.saving.load_model('model.keras')"}
-    _write_json(out_dir / "labels.json", info)
-    report = {"model": model, "weights": info["weights"], "layout": dataset.layout, "labels": info["labels"],
-              "multi_label": multi_label, "seed": seed,
-              "files": {"train": int(len(train_files)), "validation": int(len(val_files)), "skipped": skipped},
-              "patches": {"train": int(len(train)), "validation": int(len(val))},
-              "phases": phases, "validation": scores}
-    _write_json(out_dir / "history.json", report)
-    return Finetuned(network, list(dataset.labels), multi_label, report, out_dir)
+        with atomic_path(folder / "model.keras", keep_suffix=True) as tmp:  # Keras insists on the .keras suffix
+            network.save(tmp)
+        info = {"labels": list(dataset.labels), "multi_label": multi_label, "model": model,
+                "weights": None if weights is None else str(weights), "pooling": pooling,
+                "sample_rate": SAMPLE_RATE, "patch_seconds": PATCH_SECONDS,
+                "input": f"float32 waveform [batch, {PATCH_SAMPLES}] at {SAMPLE_RATE} Hz",
+                "reload": "import kapre, keras; keras.saving.load_model('model.keras')"}
+        _write_json(folder / "labels.json", info)
+        report = {"model": model, "weights": info["weights"], "layout": dataset.layout, "labels": info["labels"],
+                  "multi_label": multi_label, "seed": seed,
+                  "files": {"train": int(len(train_files)), "validation": int(len(val_files)), "skipped": skipped},
+                  "patches": {"train": int(len(train)), "validation": int(len(val))},
+                      "phases": phases, "validation": scores,
+                  "strategy": strategy if isinstance(strategy, str) else type(distributed).__name__ if distributed
+                  else "none",
+                  "replicas": distributed.num_replicas_in_sync if distributed else 1}
+        _write_json(folder / "history.json", report)
+    return Finetuned(network, list(dataset.labels), multi_label, report, Path(out_dir))
