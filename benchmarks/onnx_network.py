@@ -72,13 +72,35 @@ def session_variants(batch, rounds, seconds):
     for label, spinning, level in (("zoo: no spinning, all optimisations", "0", "ORT_ENABLE_ALL"),
                                    ("spinning (ONNX Runtime default)", "1", "ORT_ENABLE_ALL"),
                                    ("no spinning, extended optimisations", "0", "ORT_ENABLE_EXTENDED")):
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = runtimes.cores()
+        options = runtimes.session_options()
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         options.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel, level)
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         variants[label] = lambda x, session=session: session.run(["probabilities"], {"logmel": x})
     return best_rates(variants, batch, rounds, seconds)
+
+
+def branch_rates(batch, rounds, seconds):
+    """timbral_temporal's timbral and temporal branches alone (log-mel -> branch output), under both runtimes."""
+    import keras
+    import onnxruntime
+    import tensorflow as tf
+    import tf2onnx
+
+    from zoo.models.loading import load
+
+    net = load("timbral_temporal", include_frontend=False)
+    rates = {}
+    for layer in ("timbral", "temporal"):
+        part = keras.Model(net.inputs, net.get_layer(layer).output)
+        function = tf.function(lambda x, part=part: part(x, training=False))
+        spec = (tf.TensorSpec([None, 187, 96], tf.float32, name="logmel"),)
+        proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=17)
+        session = onnxruntime.InferenceSession(proto.SerializeToString(), runtimes.session_options(),
+                                               providers=["CPUExecutionProvider"])
+        rates[layer] = best_rates({"tensorflow": lambda x, f=function: f(x).numpy(),
+                                   "onnx": lambda x, s=session: s.run(None, {"logmel": x})}, batch, rounds, seconds)
+    return rates
 
 
 def main():
@@ -109,6 +131,10 @@ def main():
             table.setdefault(name, {})[str(size)] = {key: round(value, 2) for key, value in best.items()}
             print(f"| {name} | {size} | {best['tensorflow']:.1f} | {best['onnx']:.1f} | "
                   f"{best['onnx'] / best['tensorflow']:.2f}x |", flush=True)
+    print(f"\ntimbral_temporal's branches alone, batch 8 (load {os.getloadavg()[0]:.2f}):")
+    print("| branch | TensorFlow patches/s | ONNX Runtime patches/s | ONNX / TF |\n|---|---|---|---|")
+    for layer, best in branch_rates(patches[:8], args.rounds, args.seconds).items():
+        print(f"| {layer} | {best['tensorflow']:.1f} | {best['onnx']:.1f} | {best['onnx'] / best['tensorflow']:.2f}x |")
     print(f"\nONNX Runtime session settings, timbral_temporal, batch 8 (load {os.getloadavg()[0]:.2f}):")
     for label, value in session_variants(patches[:8], args.rounds, args.seconds).items():
         print(f"  {label}: {value:.1f} patches/s")

@@ -117,8 +117,8 @@ def onnx_path(model, weights):
     return path
 
 
-def session(path):
-    """An ONNX Runtime CPU session on `path` using every available core, without spin-waiting.
+def session_options():
+    """ONNX Runtime session options: one intra-op thread per available core, no spin-waiting.
 
     Spinning threads would take the core the pipeline's reader thread decodes on
     (benchmarks/RESULTS.md measures both settings).
@@ -130,7 +130,14 @@ def session(path):
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return options
+
+
+def session(path):
+    """An ONNX Runtime CPU session on the graph at `path`, with `session_options()`."""
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
 
 
 def onnx_function(model, weights, outputs=None):
