@@ -3,15 +3,16 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/traveling_minstrels.ogg
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast clean
+.PHONY: demo test test-fast browser clean
 
 demo: $(VENV)/.installed
 	$(BIN)/musiczoo list
 	$(BIN)/musiczoo tag $(EXAMPLE) --top 5
 	$(BIN)/musiczoo tag $(EXAMPLE) --weights msd --top 5
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
 
 test-fast: $(VENV)/.installed-test
@@ -27,6 +28,12 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e ".[test,beam]"
 	touch $(VENV)/.installed $@
+
+# Headless Chromium and its driver from Debian's packages, for the HTML report's browser test
+# (tests/test_explain_report.py drives them with Selenium; nothing is downloaded at run time).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
