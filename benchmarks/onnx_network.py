@@ -72,7 +72,9 @@ def session_variants(batch, rounds, seconds):
     for label, spinning, level in (("zoo: no spinning, all optimisations", "0", "ORT_ENABLE_ALL"),
                                    ("spinning (ONNX Runtime default)", "1", "ORT_ENABLE_ALL"),
                                    ("no spinning, extended optimisations", "0", "ORT_ENABLE_EXTENDED")):
-        options = runtimes.session_options()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = runtimes.cores()
+        options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         options.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel, level)
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -81,13 +83,16 @@ def session_variants(batch, rounds, seconds):
 
 
 def branch_rates(batch, rounds, seconds):
-    """timbral_temporal's timbral and temporal branches alone (log-mel -> branch output), under both runtimes."""
+    """timbral_temporal's timbral and temporal branches alone (log-mel -> branch output), under both runtimes,
+    converted as the whole network is."""
     import keras
     import onnxruntime
     import tensorflow as tf
     import tf2onnx
 
     from zoo.models.loading import load
+    from zoo.models.onnx_graph import OPSET
+    from zoo.models.onnx_pooling import pool_before_batch_norm
 
     net = load("timbral_temporal", include_frontend=False)
     rates = {}
@@ -95,7 +100,8 @@ def branch_rates(batch, rounds, seconds):
         part = keras.Model(net.inputs, net.get_layer(layer).output)
         function = tf.function(lambda x, part=part: part(x, training=False))
         spec = (tf.TensorSpec([None, 187, 96], tf.float32, name="logmel"),)
-        proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=17)
+        proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=OPSET)
+        pool_before_batch_norm(proto)  # as zoo.models.onnx_graph.convert does
         session = onnxruntime.InferenceSession(proto.SerializeToString(), runtimes.session_options(),
                                                providers=["CPUExecutionProvider"])
         rates[layer] = best_rates({"tensorflow": lambda x, f=function: f(x).numpy(),

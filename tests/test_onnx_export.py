@@ -135,3 +135,25 @@ def test_readme_recipe_tags_like_the_zoo_without_it(tmp_path, report):
     difference = float(np.abs(got - want.clip_probabilities).max())
     report(f"librosa recipe vs zoo.tag: largest clip probability difference {difference:.2g}")
     assert difference < 1e-4  # the front ends differ by FFT rounding, which can flip a float16 rounding step
+
+
+
+def test_pooling_before_batch_norm_keeps_the_outputs(real_patches, monkeypatch):
+    """The rewrite of zoo.models.onnx_pooling alone: the converted graph with and without it, on real patches."""
+    import onnx
+    import onnxruntime
+
+    from zoo import __version__
+    from zoo.models import onnx_graph
+    from zoo.models.onnx_pooling import pool_before_batch_norm
+
+    monkeypatch.setattr(onnx_graph, "pool_before_batch_norm", lambda model: 0)
+    converted = onnx_graph.convert("temporal", "msd", __version__)
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(converted)
+    assert pool_before_batch_norm(rewritten) == 3  # the 128-, 64- and 32-frame filters, each pooled over the mel axis
+    assert pool_before_batch_norm(rewritten) == 0
+    outputs = [onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+               .run(None, {"logmel": real_patches}) for proto in (converted, rewritten)]
+    for before, after in zip(*outputs):
+        np.testing.assert_allclose(after, before, rtol=0, atol=1e-6 * max(1.0, np.abs(before).max()))

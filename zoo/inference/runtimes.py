@@ -5,7 +5,7 @@ patch function the pipeline calls, `[batch, 187, 96]` -> a list of arrays, one
 per output. Under ONNX Runtime no Keras model is built: the network's ONNX
 graph is converted once per weight file and cached under
 `zoo.contract.cache_dir()`, keyed by the file's sha256 (and the musiczoo
-version whose builders made the graph), written atomically. `auto` takes the
+version and conversion revision that made the graph), written atomically. `auto` takes the
 runtime that is faster for this model and batch size on this CPU: from the
 table `runtime_choice.json` that `benchmarks/onnx_network.py` measured, or,
 on a CPU the table does not know, from a short calibration on first use,
@@ -95,21 +95,20 @@ def onnx_path(model, weights):
     """The cached ONNX graph of `model` with pretrained `weights`, converted on first use.
 
     Returns:
-        Path `cache_dir()/onnx/<musiczoo version>/<model>.<weights sha256>.onnx`.
+        Path `cache_dir()/onnx/<musiczoo version>-<conversion revision>/<model>.<weights sha256>.onnx`.
 
     Raises:
         ZooError: unknown model or weights, or weights given as a file (they have no card).
     """
     from zoo.models.catalog import weights_file
+    from zoo.models.onnx_graph import REVISION, convert
 
     if isinstance(weights, (str, Path)) and str(weights).endswith(".h5"):
         raise ZooError(f"runtime='onnx' takes pretrained weight tags, not the file {weights}: "
                        "use runtime='tensorflow' for weight files")
     info = card(model, weights)
-    path = cache_dir() / "onnx" / __version__ / f"{model}.{info.sha256}.onnx"
+    path = cache_dir() / "onnx" / f"{__version__}-{REVISION}" / f"{model}.{info.sha256}.onnx"
     if not path.exists():
-        from zoo.models.onnx_graph import convert
-
         weights_file(model, weights)  # the file on disk must still be the one the manifest names
         proto = convert(model, weights, __version__)
         with atomic_path(path) as tmp:
