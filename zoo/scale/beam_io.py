@@ -35,7 +35,6 @@ from zoo.errors import ZooError
 from zoo.inference.writers import error_record
 from zoo.signal import patching
 from zoo.signal.audio import BLOCK_SECONDS, open_file
-from zoo.signal.streaming import stream_patches
 
 LOG = logging.getLogger("zoo.scale")
 NAMESPACE = "musiczoo"
@@ -121,6 +120,8 @@ class DecodePatches(beam.DoFn):
         limit_threads(self.threads)
 
     def process(self, readable):
+        from zoo.signal.streaming import stream_patches  # TensorFlow: on the workers only, not the launcher
+
         path, local, starts = readable.metadata.path, None, []
         try:
             with local_copy(readable) as local:

@@ -32,7 +32,6 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
-from zoo.inference.pipeline import Result
 from zoo.inference.results import Features, Taggram
 from zoo.inference.writers import taggram_record
 from zoo.scale.beam_inference import ZooModelHandler
@@ -100,6 +99,8 @@ class CombineFile(beam.DoFn):
 
     def records(self, path, info, rows):
         """The tags record of one file, then its embedding records (tagged `embeddings`)."""
+        from zoo.inference.pipeline import Result  # TensorFlow: on the workers only, not the launcher
+
         if [index for index, _ in rows] != list(range(len(info.starts))):
             raise RuntimeError(f"{path}: {len(rows)} patch outputs for {len(info.starts)} patches")
         outputs = [np.stack(column) for column in zip(*(output for _, output in rows))]
