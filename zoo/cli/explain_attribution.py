@@ -1,0 +1,161 @@
+"""`musiczoo explain auralise`, `attribute` and `branches`: what a unit hears, why a tag, which branch."""
+
+import csv
+from pathlib import Path
+
+from zoo.cli.common import OK, each_result, find_inputs, output_folder, output_paths
+from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, SAMPLE_RATE
+from zoo.errors import ZooError, file_error
+
+
+def _write_wav(path, waveform):
+    import soundfile
+
+    from zoo.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        soundfile.write(tmp, waveform, SAMPLE_RATE, subtype="FLOAT", format="WAV")
+    print(path, flush=True)
+
+
+def cmd_auralise(args):
+    from zoo.explain.auralise import auralise_units, check_layer, unit_activity
+    from zoo.explain.network import open_network
+    from zoo.explain.recording import read_recording
+
+    network = open_network(args.model, args.weights)
+    check_layer(network, args.layer)
+    out = output_folder(args.out, "--out")
+    path = Path(args.file)
+    if args.top:
+        recording = read_recording(path)
+        units = [int(u) for u in unit_activity(network, args.layer, recording.patches).argsort()[::-1][:args.top]]
+    else:
+        units = args.unit
+    waveforms, waveform = auralise_units(path, args.model, args.weights, args.layer, units)
+    _write_wav(out / f"{path.stem}.input.wav", waveform)
+    for unit, audio in zip(units, waveforms):
+        _write_wav(out / f"{path.stem}.{args.layer}.unit{unit}.wav", audio)
+    return OK
+
+
+def cmd_attribute(args):
+    import numpy as np
+
+    from zoo.atomic import atomic_path
+    from zoo.explain.attribution import attribute
+    from zoo.explain.attribution_plots import plot_attribution
+
+    out = output_folder(args.out, "--out")
+    path = Path(args.file)
+    result = attribute(path, args.model, args.weights, args.tag, args.method, layer=args.layer)
+    stem = out / f"{path.stem}.{args.tag.replace('/', '_')}.{args.method}"
+    plot_attribution(result, stem.with_suffix(".png"), title=path.name)
+    print(stem.with_suffix(".png"), flush=True)
+    extra = {k: np.asarray(v) for k, v in result.details.items() if not isinstance(v, str)}
+    with atomic_path(stem.with_suffix(".npz")) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, logmel=result.logmel, maps=result.maps, times=result.times, logits=result.logits, **extra)
+    print(stem.with_suffix(".npz"), flush=True)
+    if "completeness_gap" in result.details:
+        print(f"completeness: largest |sum of attributions - (logit - baseline logit)| = "
+              f"{np.abs(result.details['completeness_gap']).max():.2e}", flush=True)
+    if args.listen:
+        _write_wav(stem.with_suffix(".wav"), result.listen())
+    return OK
+
+
+def write_branch_table(result, path):
+    """Writes a BranchAttribution's per-tag summary as a tab-separated table (atomically)."""
+    from zoo.atomic import atomic_path
+
+    summary = result.summary()
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(["tag", "probability", "logit", "baseline_logit",
+                         *(f"integrated_{b}" for b in result.branches), *(f"ablation_{b}" for b in result.branches),
+                         "completeness_gap"])
+        for tag, row in summary.items():
+            writer.writerow([tag, f"{row['probability']:.4f}", f"{row['logit']:.4f}", f"{row['baseline_logit']:.4f}",
+                             *(f"{row['integrated'][b]:.4f}" for b in result.branches),
+                             *(f"{row['ablation'][b]:.4f}" for b in result.branches), f"{row['gap']:.1e}"])
+
+
+def cmd_branches(args):
+    from zoo.cli.common import audio_files
+    from zoo.explain.attribution_plots import plot_branches
+    from zoo.explain.branches import aggregate, branch_attribution_many
+
+    inputs = find_inputs(args.files)
+    out = output_folder(args.out, "--out")
+    targets = output_paths(inputs, out, ".branches.tsv")
+    files = [path for path, _ in inputs]
+    reference = audio_files(args.reference) if args.reference else None
+    done = []
+
+    def write(path, result):
+        table = targets[path]
+        try:
+            write_branch_table(result, table)
+            plot_branches(result, table.with_suffix(".png"), n_tags=args.top)
+        except Exception as error:  # noqa: BLE001 - named with its destination; each_result reports it
+            return file_error(path, error, f"its table or picture could not be written next to {table}")
+        print(table, flush=True)
+        done.append(result)
+        return None
+
+    status = each_result(branch_attribution_many(files, args.model, args.weights, args.tag or None,
+                                                 reference=reference), files, "attributing", write)
+    if len(done) > 1:
+        collection = aggregate(done)
+        write_branch_table(collection, out / "collection.branches.tsv")
+        plot_branches(collection, out / "collection.branches.png", n_tags=args.top)
+        print(out / "collection.branches.tsv", flush=True)
+    return status
+
+
+def _model_arguments(parser, default_model=DEFAULT_MODEL):
+    parser.add_argument("--model", default=default_model, help=f"catalog name (default: {default_model})")
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help=f"mtt or msd (default: {DEFAULT_WEIGHTS})")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise ZooError(f"expected a positive number, not {text}")
+    return value
+
+
+def add_explain_commands(commands):
+    """Adds `auralise`, `attribute` and `branches` to the `musiczoo explain` sub-command parsers."""
+    auralise = commands.add_parser("auralise", help="what units of a convolutional layer hear, as audio files "
+                                                    "(deconvolution, Choi et al. 2016)")
+    auralise.add_argument("file", metavar="FILE", help="an audio file")
+    auralise.add_argument("--layer", required=True, help="a conv, batch-norm or max-pooling layer on a path of "
+                                                         "convolutions from the input (e.g. timbral_7x38_conv, conv2)")
+    units = auralise.add_mutually_exclusive_group(required=True)
+    units.add_argument("--unit", type=int, action="append", metavar="N", help="unit index (repeatable)")
+    units.add_argument("--top", type=_positive, metavar="N", help="the N units most active on this recording")
+    _model_arguments(auralise)
+    auralise.set_defaults(run=cmd_auralise)
+
+    attribute = commands.add_parser("attribute", help="which log-mel bins made the model say a tag: a picture "
+                                                      "(and, with --listen, the recording masked by it)")
+    attribute.add_argument("file", metavar="FILE", help="an audio file")
+    attribute.add_argument("--tag", required=True, help="the tag to explain (one of the model's tags)")
+    attribute.add_argument("--method", default="saliency",
+                           choices=("saliency", "smoothgrad", "integrated_gradients", "gradcam"))
+    attribute.add_argument("--layer", help="Grad-CAM's convolution layer (default: the last convolution)")
+    attribute.add_argument("--listen", action="store_true", help="also write the recording masked by the map")
+    _model_arguments(attribute)
+    attribute.set_defaults(run=cmd_attribute)
+
+    branches = commands.add_parser("branches", help="the timbral and the temporal branch's share of each tag, "
+                                                    "per file and over the collection (table and bar chart)")
+    branches.add_argument("files", nargs="+", metavar="FILE_OR_FOLDER", help="audio files or folders")
+    branches.add_argument("--tag", action="append", metavar="TAG", help="only this tag (repeatable; default: all)")
+    branches.add_argument("--reference", action="append", metavar="FILE_OR_FOLDER",
+                          help="recordings whose mean is the baseline (default: the training data's mean)")
+    branches.add_argument("--top", type=_positive, default=12, help="tags in the bar chart (default: 12)")
+    _model_arguments(branches, "timbral_temporal")
+    branches.set_defaults(run=cmd_branches)

@@ -1,0 +1,255 @@
+"""Which time-frequency bins of the log-mel made the model say a tag: saliency, SmoothGrad, integrated gradients,
+Grad-CAM.
+
+Gradients are taken with `tf.GradientTape` with respect to the log-mel patch
+`[187, 96]` that the network without its front end takes, for the tag's logit
+(the input of the sigmoid, which does not saturate):
+
+- `saliency`: |d logit / d log-mel| (Simonyan et al. 2014).
+- `smoothgrad`: the mean of |gradient| over `samples` copies of the patch with
+  Gaussian noise of `noise` times the patch's value range added (Smilkov et al. 2017).
+- `integrated_gradients`: (x - x') times the mean gradient on the straight path
+  from the baseline x' to x (Sundararajan et al. 2017). The baseline is the
+  log-mel of silence (all zeros: log10(1 + 0)). The path integral is the
+  trapezoid rule on a grid refined (steps doubled, earlier points reused) until
+  the attribution sums to logit(x) - logit(x') within `tolerance` for every
+  patch, or `max_steps` is reached; the remaining gap is kept per patch.
+- `gradcam`: ReLU of the layer's feature maps weighted by their mean gradient
+  (Selvaraju et al. 2017), resized to the patch (bilinear; a layer without a
+  mel axis gives the same value to every band). Default layer: the network's
+  last convolution.
+"""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES
+from zoo.errors import ZooError
+from zoo.explain.network import open_network
+from zoo.explain.recording import frame_values, read_recording
+from zoo.explain.stft import apply_mel_mask
+
+METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
+CHUNK = 8  # inputs per backward pass (bounds memory: the musicnn branches keep ~50 MB per patch)
+
+
+@dataclass
+class Attribution:
+    """A tag's attribution over a recording's log-mel patches.
+
+    Attributes:
+        logmel: the patches `[patches, 187, 96]`.
+        maps: the attribution of each bin `[patches, 187, 96]` (larger = more in favour of the tag).
+        times: start of each patch in seconds `[patches]`.
+        tag: the tag explained.
+        method: one of `METHODS`.
+        model, weights: the network explained.
+        logits: the tag's logit on each patch `[patches]`.
+        starts: first frame of each patch `[patches]`; n_frames: frames of the recording.
+        waveform: the recording at 16 kHz `[samples]` (what `listen` masks).
+        details: method settings and checks (layer, samples, noise, steps, baseline logits and
+            completeness gap per patch for integrated gradients).
+    """
+
+    logmel: np.ndarray
+    maps: np.ndarray
+    times: np.ndarray
+    tag: str
+    method: str
+    model: str
+    weights: object
+    logits: np.ndarray
+    starts: np.ndarray
+    n_frames: int
+    waveform: np.ndarray = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def probabilities(self):
+        """The tag's probability on each patch `[patches]`."""
+        return 1.0 / (1.0 + np.exp(-self.logits))
+
+    def listen(self):
+        """The recording masked by the attribution (positive part over its maximum), phase kept `[samples]`."""
+        frames = np.maximum(frame_values(self.maps, self.starts, self.n_frames), 0)
+        peak = frames.max()
+        return apply_mel_mask(self.waveform, frames / peak if peak > 0 else frames)
+
+
+def tag_index(network, tag):
+    """Column of `tag` in the network's output; ZooError listing the tags for an unknown one."""
+    if tag not in network.tags:
+        raise ZooError(f"{network.name} has no tag {tag!r}; its tags: {', '.join(network.tags)}")
+    return network.tags.index(tag)
+
+
+def _logit_output(model):
+    names = [layer.name for layer in model.layers]
+    return model.get_layer("logits").output if "logits" in names else model.output
+
+
+def convolutions(network):
+    """Names of the network's convolution layers, in order (the layers Grad-CAM accepts)."""
+    return [layer.name for layer in network.keras_model.layers
+            if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D))]
+
+
+@lru_cache(maxsize=4)
+def _functions(model, weights, layer):
+    """tf.functions of (patches, tag): gradients of the logit at the input, or Grad-CAM at `layer`."""
+    network = open_network(model, weights)
+    spec = [tf.TensorSpec([None, PATCH_FRAMES, N_MELS], tf.float32), tf.TensorSpec([], tf.int32)]
+    if layer is None:
+        logits = keras.Model(network.keras_model.input, _logit_output(network.keras_model))
+
+        @tf.function(input_signature=spec)
+        def gradient(patches, tag):
+            with tf.GradientTape() as tape:
+                tape.watch(patches)
+                logit = tf.gather(logits(patches, training=False), tag, axis=-1)
+            return logit, tape.gradient(logit, patches)
+
+        return gradient
+    both = keras.Model(network.keras_model.input,
+                       [network.keras_model.get_layer(layer).output, _logit_output(network.keras_model)])
+
+    @tf.function(input_signature=spec)
+    def gradcam(patches, tag):
+        with tf.GradientTape() as tape:
+            maps, logits = both(patches, training=False)
+            logit = tf.gather(logits, tag, axis=-1)
+        grads = tape.gradient(logit, maps)
+        axes = list(range(1, len(maps.shape) - 1))
+        cam = tf.nn.relu(tf.reduce_sum(tf.reduce_mean(grads, axis=axes, keepdims=True) * maps, axis=-1))
+        cam = cam[..., None] if len(cam.shape) == 3 else cam[:, :, None, None]
+        cam = tf.image.resize(cam, [PATCH_FRAMES, cam.shape[2] if cam.shape[2] == 1 else N_MELS], "bilinear")
+        return logit, tf.broadcast_to(cam[..., 0], [tf.shape(patches)[0], PATCH_FRAMES, N_MELS])
+
+    return gradcam
+
+
+def _chunked(function, inputs, tag):
+    """Runs `function(inputs chunk, tag)` over chunks; returns (logits, maps) as arrays."""
+    tag = tf.constant(tag, tf.int32)
+    parts = [function(tf.constant(inputs[i:i + CHUNK], tf.float32), tag) for i in range(0, len(inputs), CHUNK)]
+    return np.concatenate([p[0].numpy() for p in parts]), np.concatenate([p[1].numpy() for p in parts])
+
+
+def _smoothgrad(gradient, patches, tag, samples, noise, seed):
+    rng = np.random.default_rng(seed)
+    out = np.zeros_like(patches)
+    for i, patch in enumerate(patches):
+        sigma = noise * float(patch.max() - patch.min())
+        noisy = patch[None] + rng.normal(0.0, sigma, (samples,) + patch.shape).astype(np.float32)
+        out[i] = np.abs(_chunked(gradient, noisy, tag)[1]).mean(axis=0)
+    return out
+
+
+def integrated_gradients(gradient, patches, tag, baseline, steps=32, tolerance=1e-3, max_steps=512):
+    """Integrated gradients of each patch, refined until complete within `tolerance`.
+
+    Args:
+        gradient: tf.function (inputs, tag) -> (logits, gradients).
+        patches: `[patches, ...]`; baseline: `[...]` (broadcast to every patch).
+        tag: output column.
+        steps: first number of trapezoid intervals; doubled until every patch's gap is within
+            `tolerance` or `steps` reaches `max_steps`.
+
+    Returns:
+        (attributions like `patches`, logits `[patches]`, baseline logit, gaps `[patches]`, steps used `[patches]`).
+    """
+    patches = np.asarray(patches, np.float32)
+    baseline = np.broadcast_to(np.asarray(baseline, np.float32), patches.shape[1:])
+    logits = _chunked(gradient, patches, tag)[0]
+    baseline_logit = float(_chunked(gradient, baseline[None], tag)[0][0])
+    out, gaps, used = np.zeros_like(patches), np.zeros(len(patches)), np.zeros(len(patches), int)
+    for i, patch in enumerate(patches):
+        delta = patch - baseline
+        n, alphas, total = steps, np.linspace(0.0, 1.0, steps + 1), None
+        while True:
+            grads = _chunked(gradient, baseline[None] + alphas[:, None, None] * delta[None], tag)[1]
+            if total is None:
+                total = grads.sum(axis=0) - 0.5 * (grads[0] + grads[-1])  # trapezoid: end points count half
+            else:
+                total = total + grads.sum(axis=0)  # the new midpoints
+            attribution = delta * total / n
+            gap = float(attribution.sum() - (logits[i] - baseline_logit))
+            if abs(gap) <= tolerance or n >= max_steps:
+                break
+            alphas = (np.arange(n) + 0.5) / n  # midpoints of the current grid
+            n *= 2
+        out[i], gaps[i], used[i] = attribution, gap, n
+    return out, logits, baseline_logit, gaps, used
+
+
+def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=None, samples=16, noise=0.15,
+                      steps=32, tolerance=1e-3, max_steps=512, seed=0):
+    """Attribution maps for log-mel patches (see `attribute` for the arguments).
+
+    Returns:
+        (maps `[patches, 187, 96]`, logits `[patches]`, details dict).
+    """
+    network = open_network(model, weights)
+    column = tag_index(network, tag)
+    if method not in METHODS:
+        raise ZooError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
+    patches = np.asarray(patches, np.float32)
+    weights = None if weights is None else str(weights)
+    if method == "gradcam":
+        layer = layer or convolutions(network)[-1]
+        if layer not in convolutions(network):
+            raise ZooError(f"Grad-CAM needs a convolution layer of {network.name}; {layer!r} is not one. "
+                           f"Choose from {', '.join(convolutions(network))}")
+        logits, maps = _chunked(_functions(model, weights, layer), patches, column)
+        return maps, logits, {"layer": layer}
+    if layer is not None:
+        raise ZooError(f"layer= is for Grad-CAM; {method} attributes the log-mel input itself")
+    gradient = _functions(model, weights, None)
+    if method == "saliency":
+        logits, grads = _chunked(gradient, patches, column)
+        return np.abs(grads), logits, {}
+    if method == "smoothgrad":
+        logits = _chunked(gradient, patches, column)[0]
+        return _smoothgrad(gradient, patches, column, samples, noise, seed), logits, {"samples": samples,
+                                                                                     "noise": noise}
+    maps, logits, baseline_logit, gaps, used = integrated_gradients(gradient, patches, column, 0.0, steps,
+                                                                    tolerance, max_steps)
+    return maps, logits, {"baseline": "silence (log-mel 0)", "baseline_logit": baseline_logit,
+                          "completeness_gap": gaps, "steps": used, "tolerance": tolerance}
+
+
+def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", method="saliency", *, layer=None,
+              sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, samples=16,
+              noise=0.15, steps=32, tolerance=1e-3, max_steps=512, seed=0):
+    """Attributes a tag to the time-frequency bins of a recording's log-mel patches.
+
+    Args:
+        audio: path, or array with `sample_rate`.
+        model, weights: catalog name and weight tag (or a fine-tuned model folder).
+        tag: one of the model's tags.
+        method: "saliency", "smoothgrad", "integrated_gradients" or "gradcam".
+        layer: Grad-CAM's convolution layer (default: the last one).
+        sample_rate, hop_seconds, last_patch: as in `zoo.tag`.
+        samples, noise, seed: SmoothGrad's noisy copies, noise level (share of the patch's range), seed.
+        steps, tolerance, max_steps: integrated gradients' first grid, completeness tolerance, finest grid.
+
+    Returns:
+        Attribution (`logmel`, `maps`, `times`, `tag`, `method`, ...).
+
+    Raises:
+        ZooError: unreadable audio, unknown tag (listing the model's tags), unknown method or layer.
+    """
+    network = open_network(model, weights)
+    tag_index(network, tag)
+    if method not in METHODS:
+        raise ZooError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
+    recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
+    maps, logits, details = attribute_patches(recording.patches, model, weights, tag, method, layer=layer,
+                                              samples=samples, noise=noise, steps=steps, tolerance=tolerance,
+                                              max_steps=max_steps, seed=seed)
+    return Attribution(recording.patches, maps, recording.times, tag, method, network.name, weights, logits,
+                       recording.starts, recording.n_frames, recording.waveform, details)
