@@ -137,34 +137,38 @@ def plot_null(filter_map, path):
     panels = [name for name in filter_map.null]
     if not panels:
         return False
-    figure, axes = plt.subplots(len(panels), 1, figsize=(8, 2.3 * len(panels) + 0.5), squeeze=False)
+    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 2.3 * len(panels) + 0.5), squeeze=False)
     fractions = filter_map.tempo_fractions()
     for ax, name in zip(axes[:, 0], panels):
-        kind = filter_map.kernels[name][0]
+        kind, kernel = filter_map.kernels[name]
         null = filter_map.null[name].ravel()
         if kind == "temporal":
             learned = np.array([f.bpm for f in filter_map.filters[name]])
             bins = np.geomspace(5, 2000, 41)
             low, high = TEMPO_RANGE_BPM
             ax.axvspan(low, high, color="gold", alpha=0.25, label=f"{low:g}-{high:g} BPM")
+            one_cycle = 60.0 * FRAMES_PER_SECOND / kernel.shape[0]
+            ax.axvline(one_cycle, color="0.3", linestyle=":", linewidth=1,
+                       label=f"one cycle per filter ({one_cycle:.0f} BPM)")
             share = fractions[name]
             caption = (f"in range: learned {share['learned']:.0%}, random {share['random']:.0%} "
                        f"(95% of draws {share['random_2.5%']:.0%}-{share['random_97.5%']:.0%})")
-            ax.set_xlabel("dominant periodicity (BPM)", fontsize=8)
+            ax.set_xlabel("dominant periodicity (BPM); the leftmost bar is the slowest searched: a quarter cycle per "
+                          "filter, i.e. a trend", fontsize=8)
         else:
             learned = np.array([f.centroid_hz for f in filter_map.filters[name] if f.centroid_hz is not None])
             bins = np.geomspace(30, 8000, 41)
             caption = f"median centroid: learned {np.median(learned):.0f} Hz, random {np.median(null):.0f} Hz"
             ax.set_xlabel("band centroid (Hz, kernel at its lowest position)", fontsize=8)
-        ax.hist(null, bins=bins, density=True, histtype="stepfilled", color="0.75",
+        ax.hist(null, bins=bins, weights=np.full(len(null), 1 / len(null)), histtype="stepfilled", color="0.75",
                 label=f"random init ({len(filter_map.null[name])} draws)")
-        ax.hist(learned, bins=bins, density=True, histtype="step", linewidth=1.6, color="tab:blue",
-                label=f"learned ({len(learned)} filters)")
+        ax.hist(learned, bins=bins, weights=np.full(len(learned), 1 / len(learned)), histtype="step", linewidth=1.6,
+                color="tab:blue", label=f"learned ({len(learned)} filters)")
         ax.set_xscale("log")
-        ax.set_yticks([])
+        ax.set_ylabel("share of filters", fontsize=8)
         ax.set_title(f"{name}: {caption}", fontsize=9)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, loc="upper right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.suptitle(f"{filter_map.model} ({filter_map.weights}): learned first-layer filters against the same "
                     "layers randomly initialised", fontsize=10)
     figure.tight_layout()
