@@ -13,6 +13,7 @@ from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
+    "zoo.cli.explain_attribution",
 )
 
 

@@ -5,7 +5,9 @@
 - `activations(audio, model, weights, layers)`: time-aligned feature maps of a recording
   (`zoo.explain.pictures.plot_activations` draws them);
 - `units(audios, model, weights, layer, out_dir)` / `UnitSearch`: each unit's top excerpts over a collection;
-- `report(source, out_dir)`: one self-contained HTML page of a recording or of a units folder.
+- `report(source, out_dir)`: one self-contained HTML page of a recording or of a units folder;
+- `auralise`, `attribute`, `branch_attribution`: what a unit hears, which log-mel bins made a tag, and the
+  timbral and temporal branches' shares of each tag.
 
 These names are functions; the modules of the same name stay importable with
 `from zoo.explain.filters import ...`. Every function takes a catalog name or a
@@ -14,8 +16,12 @@ unknown layer (listing the layers) or a model without the kind of filter asked f
 """
 
 from zoo.explain.activations import Activations, activations
+from zoo.explain.attribution import Attribution, attribute
+from zoo.explain.auralise import auralise
+from zoo.explain.branches import BranchAttribution, branch_attribution
 from zoo.explain.filters import FilterMap, filters
 from zoo.explain.report import report
 from zoo.explain.units import UnitSearch, units
 
-__all__ = ["Activations", "FilterMap", "UnitSearch", "activations", "filters", "report", "units"]
+__all__ = ["Activations", "Attribution", "BranchAttribution", "FilterMap", "UnitSearch", "activations", "attribute",
+           "auralise", "branch_attribution", "filters", "report", "units"]
