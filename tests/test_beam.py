@@ -165,6 +165,8 @@ def test_beam_options_pass_through_and_the_default_is_the_offline_multiprocess_r
     assert everything["direct_num_workers"] >= 1 and threads >= 1
     options, threads = beam_pipeline.pipeline_options(["--runner=DataflowRunner"])
     assert options.get_all_options()["runner"] == "DataflowRunner" and threads is None
+    with pytest.raises(zoo.ZooError, match="--direct_num_worker"):
+        beam_pipeline.pipeline_options(["--direct_num_worker=2"])  # a typo Beam itself would drop with a warning
 
 
 def test_a_remote_file_is_decoded_from_a_local_copy_and_errors_name_the_remote_path(tmp_path):

@@ -165,8 +165,16 @@ def pipeline_options(beam_args):
 
     Returns:
         (PipelineOptions, TensorFlow threads per worker process or None).
+
+    Raises:
+        ZooError: an option no Beam runner knows (Beam itself would only log and drop it).
     """
     options = PipelineOptions(list(beam_args))
+    known = options.get_all_options(retain_unknown_options=False)
+    unknown = sorted(set(options.get_all_options(retain_unknown_options=True)) - set(known))
+    if unknown:
+        raise ZooError(f"unknown option(s) {', '.join('--' + name for name in unknown)}: neither musiczoo beam tag "
+                       "nor Beam knows them (see musiczoo beam tag --help and Beam's pipeline options)")
     standard, direct = options.view_as(StandardOptions), options.view_as(DirectOptions)
     if standard.runner is not None:
         return options, None
@@ -188,7 +196,8 @@ def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=No
         dict of the run's counters: files_decoded, files_failed, files_tagged, patches, audio_seconds.
 
     Raises:
-        ZooError: unknown model, weights or layer, a pattern matching nothing, an unwritable prefix.
+        ZooError: unknown model, weights, layer or Beam option, a pattern matching nothing, an unwritable prefix
+            (all before anything is deleted or run).
     """
     from zoo.models.catalog import card
 
@@ -199,9 +208,9 @@ def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=No
         raise ZooError(f"embeddings are written per patch or per file, not {per!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ZooError(f"batch_size must be a positive integer, not {batch_size!r}")
+    options, threads = pipeline_options(beam_args)
     patterns = check_patterns(patterns)
     prepare_outputs(prefix)
-    options, threads = pipeline_options(beam_args)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, patterns, prefix, model, weights, layer, per, hop_seconds, last_patch, batch_size, threads)
     result = pipeline.run()
