@@ -22,6 +22,7 @@ def clip():
     return np.concatenate([synth("chords", 5.0), synth("clicks", 5.0)])
 
 
+@pytest.mark.slow
 def test_one_frame_columns_are_the_features_zoo_extract_gives(clip):
     acts = activations(clip, "timbral_temporal", "mtt", ["temporal", "cnn3"], sample_rate=16000)
     features = zoo.extract(clip, "timbral_temporal", "mtt", ["temporal", "cnn3"], sample_rate=16000)
@@ -95,6 +96,7 @@ def test_cli_writes_a_picture_and_arrays_per_file_and_reports_a_bad_one(tmp_path
     assert "layers you can look at" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_filters_prints_the_tempo_shares(tmp_path, capsys):
     assert main(["explain", "filters", "temporal", "--layer", "temporal_64_conv", "--null-draws", "2",
                  "--out", str(tmp_path)]) == 0

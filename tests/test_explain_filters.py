@@ -2,7 +2,6 @@
 
 import json
 
-import keras
 import matplotlib.image
 import numpy as np
 import pytest
@@ -68,6 +67,7 @@ def test_musicnn_filter_map_kinds_order_and_null():
     assert set(record) == {"layer", "unit", "kind", "shape", "norm", "band_hz", "centroid_hz", "period_hz", "bpm"}
 
 
+@pytest.mark.slow
 def test_written_map_has_one_picture_per_branch_and_the_json(tmp_path):
     written = write_filter_map(filters("temporal", "msd", layers=["temporal_32_conv"], null_draws=2), tmp_path)
     assert set(written["images"]) == {"temporal_32_conv"}
@@ -77,6 +77,7 @@ def test_written_map_has_one_picture_per_branch_and_the_json(tmp_path):
     assert len(document["filters"]) == 51 and document["tempo_fractions"]["temporal_32_conv"]["draws"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,layer,shape", [("vgg", "conv1", (3, 3)), ("crnn", "conv1", (3, 3))])
 def test_square_first_layers(model, layer, shape, tmp_path):
     fmap = filters(model, "mtt", null_draws=2)
@@ -119,6 +120,7 @@ def finetuned(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_a_finetuned_folder_shows_its_backbones_filters(finetuned):
     fmap = filters(finetuned, null_draws=0)
     catalog = filters("timbral_temporal", "mtt", null_draws=0)
@@ -131,10 +133,7 @@ def test_a_folder_that_is_not_a_finetuned_model_is_an_error(tmp_path):
         filters(tmp_path)
 
 
-def test_keras_layer_names_are_the_catalogs():
-    assert isinstance(zoo.load("timbral", include_frontend=False).get_layer("timbral_7x38_conv"), keras.layers.Conv2D)
-
-
+@pytest.mark.slow
 def test_a_finetuned_folder_shows_its_feature_maps_and_labels(finetuned):
     from fixtures import synth
     from zoo.explain import activations

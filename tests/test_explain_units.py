@@ -10,7 +10,7 @@ import zoo
 from fixtures import synth
 from zoo.cli import main
 from zoo.contract import HOP_LENGTH
-from zoo.explain import UnitSearch
+from zoo.explain import UnitSearch, report
 from zoo.explain.network import open_network
 from zoo.explain.units import segments
 from zoo.signal.audio import from_array, open_audio
@@ -30,6 +30,7 @@ def write_collection(folder, count, corrupt=True):
     return sorted(folder.glob("*.wav"))
 
 
+@pytest.mark.slow
 def test_the_kept_excerpts_are_each_units_best_patches(tmp_path):
     files = write_collection(tmp_path / "in", 5, corrupt=False)
     search = UnitSearch("timbral_temporal", "mtt", "cnn3", top=3, per_file=2)
@@ -70,6 +71,15 @@ def test_bad_arguments_and_unknown_layers_are_zoo_errors():
         UnitSearch("timbral_temporal", "mtt", "cnn3", by="median")
     with pytest.raises(zoo.ZooError, match="top must be a positive integer"):
         UnitSearch("timbral_temporal", "mtt", "cnn3", top=0)
+
+
+def test_the_report_names_a_bad_layer_or_a_folder_without_units(tmp_path):
+    song = tmp_path / "song.wav"
+    soundfile.write(song, synth("chords", 3.0), 16000)
+    with pytest.raises(zoo.ZooError, match=r"crnn has no layer 'cnn3'; layers you can look at: frame_features"):
+        report(song, tmp_path / "out", model="crnn", layers=["cnn3"])
+    with pytest.raises(zoo.ZooError, match="not a folder written by `musiczoo explain units`"):
+        report(tmp_path, tmp_path / "out")
 
 
 @pytest.mark.slow
