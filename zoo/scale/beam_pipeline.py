@@ -19,7 +19,6 @@ per core (Beam's DirectRunner would first try to download the Prism runner's bin
 """
 
 import json
-import logging
 import os
 
 import apache_beam as beam
@@ -37,7 +36,6 @@ from zoo.inference.writers import taggram_record
 from zoo.scale.beam_inference import ZooModelHandler
 from zoo.scale.beam_io import NAMESPACE, ReadPatches, check_patterns
 
-LOG = logging.getLogger("zoo.scale")
 LOCAL_RUNNER = "FnApiRunner"
 OUTPUTS = {"tags": ".jsonl", "errors": ".jsonl", "embeddings": ".parquet"}
 PER = ("patch", "file")
