@@ -90,7 +90,7 @@ def test_the_units_report_opens_in_chromium(tmp_path, browser, report):
     folder.mkdir()
     for i, kind in enumerate(("chords", "clicks", "sweep", "noise")):
         soundfile.write(folder / f"{kind}.wav", synth(kind, 4.0 + i, seed=i), 16000)
-    path, failed = units(sorted(folder.glob("*.wav")), "crnn", "mtt", "gru1", tmp_path / "units", top=2)
+    _, failed = units(sorted(folder.glob("*.wav")), "crnn", "mtt", "gru1", tmp_path / "units", top=2)
     assert failed == []
     page = html_report(tmp_path / "units", tmp_path / "page")
     state = check_page(browser, page, tmp_path / "page" / "screenshot.png")

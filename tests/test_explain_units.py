@@ -107,3 +107,15 @@ def test_cli_over_30_files_with_one_corrupt(tmp_path, capsys):
             assert info.samplerate == 16000 and 0.5 < info.duration <= 3.0
             assert (tmp_path / "out" / excerpt["thumbnail"]).stat().st_size > 0
             assert len(excerpt["top_tags"]) == 3
+
+
+def test_cli_with_no_readable_file_fails_without_writing(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bad.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEnot audio")
+    assert main(["explain", "units", str(tmp_path / "in"), "--layer", "cnn3", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.wav" in err and "no recording could be read" in err
+    assert not (tmp_path / "out" / "units.json").exists()
+    with pytest.raises(SystemExit) as usage:
+        main(["explain", "units", str(tmp_path / "in"), "--layer", "cnn3", "--top", "0", "--out", "x"])
+    assert usage.value.code == 2 and "--top must be a positive integer" in capsys.readouterr().err

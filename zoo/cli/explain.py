@@ -6,11 +6,22 @@ inside its command functions) and is listed in `EXTENSIONS`, one line each.
 """
 
 import importlib
-from pathlib import Path
 
-from zoo.cli.common import OK, SOME_FAILED, audio_files, each_result, report_error
+from zoo import checks
+from zoo.cli.common import (
+    OK,
+    SOME_FAILED,
+    audio_files,
+    checked,
+    each_result,
+    find_inputs,
+    output_folder,
+    output_paths,
+    report_error,
+)
+from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from zoo.errors import ZooError, file_error
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
@@ -22,12 +33,18 @@ def weights_argument(text):
     return None if text.lower() == "none" else text
 
 
+def positive(name):
+    """An argparse `type=` for a positive integer option, checked with the API's own words."""
+    return checked(lambda n: checks.positive_integer(n, name), int)
+
+
 def cmd_filters(args):
+    import_tensorflow()
     from zoo.explain.filter_plots import write_filter_map
     from zoo.explain.filters import TEMPO_RANGE_BPM, filters
 
     filter_map = filters(args.model, args.weights, kind=args.kind, layers=args.layer, null_draws=args.null_draws)
-    written = write_filter_map(filter_map, args.out)
+    written = write_filter_map(filter_map, output_folder(args.out, "--out"))
     for name, rows in filter_map.filters.items():
         kind = filter_map.kernels[name][0]
         print(f"{name}: {len(rows)} {kind} filters -> {written['images'][name]}")
@@ -47,14 +64,17 @@ def cmd_filters(args):
 
 
 def cmd_activations(args):
+    import_tensorflow()
     import numpy as np
 
+    from zoo.atomic import atomic_path
     from zoo.explain.activations import activations
     from zoo.explain.network import open_network
     from zoo.explain.pictures import plot_activations
-    from zoo.atomic import atomic_path
 
-    files = audio_files(args.files)
+    inputs = find_inputs(args.files)
+    targets = output_paths(inputs, output_folder(args.out, "--out"), ".png")
+    files = [path for path, _ in inputs]
     if args.layer:
         open_network(args.model, args.weights).check_layers(args.layer)  # a bad name is a usage error
 
@@ -67,29 +87,33 @@ def cmd_activations(args):
                 yield path, error
 
     def write(path, acts):
-        out = Path(args.out)
+        picture, arrays = targets[path], targets[path].with_suffix(".npz")
         try:
-            plot_activations(acts, out / f"{path.stem}.png", title=str(path))
-            arrays = {"logmel": acts.logmel, "times": acts.times, "taggram": acts.taggram.probabilities,
-                      "taggram_times": acts.taggram.times, **acts.layers}
-            with atomic_path(out / f"{path.stem}.npz") as tmp, open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
-        except OSError as error:
-            return ZooError(f"{path}: its feature maps could not be written to {out} ({error})")
-        print(out / f"{path.stem}.png", flush=True)
+            plot_activations(acts, picture, title=str(path))
+            with atomic_path(arrays) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, logmel=acts.logmel, times=acts.times, taggram=acts.taggram.probabilities,
+                         taggram_times=acts.taggram.times, **acts.layers)
+        except Exception as error:  # noqa: BLE001 - named here with its destination; each_result reports it
+            return file_error(path, error, f"its feature maps could not be written to {picture}")
+        print(picture, flush=True)
         return None
 
     return each_result(results(), files, "feature maps", write)
 
 
 def cmd_units(args):
+    import_tensorflow()
     from zoo.explain.units import UnitSearch
 
     files = audio_files(args.files)
+    out = output_folder(args.out, "--out")
     search = UnitSearch(args.model, args.weights, args.layer, top=args.top, by=args.by, per_file=args.per_file,
                         batch_size=args.batch_size)
     status = each_result(search.scan(files), files, "ranking units", lambda path, patches: None)
-    path, errors = search.write(args.out)
+    if not search.files:
+        report_error("no recording could be read, so no unit has excerpts; nothing was written")
+        return SOME_FAILED
+    path, errors = search.write(out)
     for error in errors:
         report_error(error)
     short = [unit for unit in range(search.units) if len(search.excerpts(unit)) < search.top]
@@ -102,9 +126,10 @@ def cmd_units(args):
 
 
 def cmd_report(args):
+    import_tensorflow()
     from zoo.explain.report import report
 
-    path = report(args.source, args.out, args.model, args.weights, args.layer, args.max_columns,
+    path = report(args.source, output_folder(args.out, "--out"), args.model, args.weights, args.layer, args.max_columns,
                   with_filters=not args.no_filters)
     print(path)
     return OK
@@ -137,8 +162,8 @@ def add_explain_commands(subcommands):
     _model_arguments(acts)
     acts.add_argument("--layer", action="append", metavar="NAME", help="layer to show (repeatable; default: the "
                                                                        "feature layers with a fine time axis)")
-    acts.add_argument("--max-columns", type=int, default=1500, help="most time columns per picture (default: 1500)")
-    acts.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
+    acts.add_argument("--max-columns", type=positive("--max-columns"), default=1500, help="most time columns per picture (default: 1500)")
+    acts.add_argument("--batch-size", type=positive("--batch-size"), default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
     acts.add_argument("--out", required=True, metavar="DIR", help="folder for one PNG and one .npz per file")
     acts.set_defaults(run=cmd_activations)
 
@@ -146,12 +171,12 @@ def add_explain_commands(subcommands):
     units.add_argument("files", nargs="+", metavar="FOLDER", help="audio files or folders (searched recursively)")
     _model_arguments(units)
     units.add_argument("--layer", required=True, metavar="NAME", help="layer whose units are ranked")
-    units.add_argument("--top", type=int, default=5, metavar="K", help="excerpts per unit (default: 5)")
+    units.add_argument("--top", type=positive("--top"), default=5, metavar="K", help="excerpts per unit (default: 5)")
     units.add_argument("--by", choices=("peak", "mean"), default="peak",
                        help="rank by peak activation over the excerpt or by its mean over time (default: peak)")
-    units.add_argument("--per-file", type=int, default=1, metavar="N",
+    units.add_argument("--per-file", type=positive("--per-file"), default=1, metavar="N",
                        help="most excerpts of one recording per unit (default: 1)")
-    units.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
+    units.add_argument("--batch-size", type=positive("--batch-size"), default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
     units.add_argument("--out", required=True, metavar="DIR", help="folder for excerpts/, thumbnails/, units.json")
     units.set_defaults(run=cmd_units)
 
@@ -160,7 +185,7 @@ def add_explain_commands(subcommands):
                                                                     "`musiczoo explain units`")
     _model_arguments(report, "for a file: catalog name or fine-tuned folder")
     report.add_argument("--layer", action="append", metavar="NAME", help="for a file: layer to show (repeatable)")
-    report.add_argument("--max-columns", type=int, default=1500, help="for a file: most time columns (default: 1500)")
+    report.add_argument("--max-columns", type=positive("--max-columns"), default=1500, help="for a file: most time columns (default: 1500)")
     report.add_argument("--no-filters", action="store_true", help="leave out the model's filter maps")
     report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and its assets")
     report.set_defaults(run=cmd_report)

@@ -17,8 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.contract import BATCH_SIZE, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, PATCH_FRAMES, \
-    centred_frames, frame_seconds, samples_in
+from zoo import checks
+from zoo.contract import (
+    BATCH_SIZE,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+    PATCH_FRAMES,
+    centred_frames,
+    frame_seconds,
+    samples_in,
+)
 from zoo.errors import ZooError
 from zoo.explain.axes import FRAMES_PER_SECOND
 from zoo.explain.network import open_network
@@ -167,8 +176,7 @@ def activations(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None
     Raises:
         ZooError: unreadable audio, unknown model or layer (the message lists the layers).
     """
-    if isinstance(max_columns, bool) or not isinstance(max_columns, int) or max_columns < 1:
-        raise ZooError(f"max_columns must be a positive integer, not {max_columns!r}")
+    max_columns = checks.positive_integer(max_columns, "max_columns")
     network = open_network(model, weights)
     layers = default_layers(network) if layers is None else network.check_layers(layers)
     source = open_audio(audio, sample_rate)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from zoo.contract import DEFAULT_WEIGHTS
+from zoo.errors import ZooError
 from zoo.explain.axes import FRAMES_PER_SECOND, mel_centres
 from zoo.explain.network import open_network, require_filters
 
@@ -131,7 +132,7 @@ def _fractions(learned, null, low, high, one_cycle_low):
         out["random_97.5%"] = None if per_draw is None else float(np.percentile(per_draw, 97.5))
         return out
 
-    return {**shares(low), "draws": 0 if null is None else int(len(null)), "filters": int(len(learned)),
+    return {**shares(low), "draws": 0 if null is None else len(null), "filters": len(learned),
             "one_cycle": shares(one_cycle_low)}
 
 
@@ -261,6 +262,8 @@ def filters(model, weights=DEFAULT_WEIGHTS, kind=None, layers=None, null_draws=N
         ZooError: unknown model or weights, a model without that kind of filter, or a layer that is
             not a first-layer convolution (the message lists those that are).
     """
+    if isinstance(null_draws, bool) or not isinstance(null_draws, (int, np.integer)) or null_draws < 0:
+        raise ZooError(f"null_draws must be a whole number of random draws (0 for none), not {null_draws!r}")
     network = open_network(model, weights)
     kernels = require_filters(network, kind, layers)
     analysed = {name: _analyse(name, k, kernel) for name, (k, kernel) in kernels.items()}

@@ -18,10 +18,19 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from zoo import checks
 from zoo.atomic import atomic_path
-from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_WEIGHTS, HOP_LENGTH, \
-    PATCH_SAMPLES, SAMPLE_RATE, frame_seconds
-from zoo.errors import ZooError
+from zoo.contract import (
+    BATCH_SIZE,
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_WEIGHTS,
+    HOP_LENGTH,
+    PATCH_SAMPLES,
+    SAMPLE_RATE,
+    frame_seconds,
+)
+from zoo.errors import ZooError, file_error
 from zoo.explain.activations import time_major
 from zoo.explain.network import open_network
 from zoo.explain.pictures import save_thumbnail
@@ -86,13 +95,11 @@ class UnitSearch:
                  batch_size=BATCH_SIZE):
         if by not in SCORES:
             raise ZooError(f"by must be one of {', '.join(SCORES)}, not {by!r}")
-        for name, value in (("top", top), ("per_file", per_file)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ZooError(f"{name} must be a positive integer, not {value!r}")
+        top, per_file = checks.positive_integer(top, "top"), checks.positive_integer(per_file, "per_file")
         self.network = open_network(model, weights)
         (self.layer,) = self.network.check_layers([layer])
         self.units = int(self.network.keras_model.get_layer(self.layer).output.shape[-1])
-        self.top, self.by, self.per_file, self.batch_size = int(top), by, int(per_file), batch_size
+        self.top, self.by, self.per_file, self.batch_size = top, by, per_file, batch_size
         self.function = score_function(self.network.function((self.layer,)), by)
         self.files, self.failed = [], []
         self._heaps = [[] for _ in range(self.units)]
@@ -168,8 +175,8 @@ class UnitSearch:
                          disable=not progress or len(wanted) < 2):
             try:
                 written.update(_cut(self.files[file], file, wanted[file], out_dir))
-            except ZooError as error:
-                errors.append(error)
+            except Exception as error:  # noqa: BLE001 - that file's excerpts fail alone, named with the file
+                errors.append(file_error(self.files[file], error, f"its excerpts could not be cut into {out_dir}"))
         path = out_dir / "units.json"
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(self.summary(written), indent=1))
