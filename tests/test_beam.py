@@ -4,6 +4,7 @@ dead letters for unreadable files, offline, with one and with two worker process
 import glob
 import io
 import json
+import os
 import types
 import urllib.request
 
@@ -162,7 +163,9 @@ def test_beam_options_pass_through_and_the_default_is_the_offline_multiprocess_r
     options, threads = beam_pipeline.pipeline_options([])
     everything = options.get_all_options()
     assert everything["runner"] == "FnApiRunner" and everything["direct_running_mode"] == "multi_processing"
-    assert everything["direct_num_workers"] >= 1 and threads >= 1
+    assert everything["direct_num_workers"] == os.cpu_count() and threads == 1
+    options, _ = beam_pipeline.pipeline_options(["--direct_num_workers=1"])
+    assert options.get_all_options()["direct_num_workers"] == 1
     options, threads = beam_pipeline.pipeline_options(["--runner=DataflowRunner"])
     assert options.get_all_options()["runner"] == "DataflowRunner" and threads is None
     with pytest.raises(zoo.ZooError, match="--direct_num_worker"):

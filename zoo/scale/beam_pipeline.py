@@ -37,6 +37,7 @@ from zoo.scale.beam_inference import ZooModelHandler
 from zoo.scale.beam_io import NAMESPACE, ReadPatches, check_patterns
 
 LOCAL_RUNNER = "FnApiRunner"
+LOCAL_THREADS = 1  # TensorFlow threads of each local worker process
 OUTPUTS = {"tags": ".jsonl", "errors": ".jsonl", "embeddings": ".parquet"}
 PER = ("patch", "file")
 SCHEMAS = {
@@ -159,7 +160,9 @@ def build(pipeline, patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGH
 def pipeline_options(beam_args):
     """Beam options from the command line's pass-through arguments, with the offline local defaults.
 
-    Without `--runner`: FnApiRunner, multi-process, one worker per core (`--direct_num_workers` overrides).
+    Without `--runner`: FnApiRunner, multi-process, one worker process per core (`--direct_num_workers`
+    overrides), each running TensorFlow on one thread: N workers use N cores, so a worker is the unit
+    the pipeline scales by, as on a cluster.
 
     Returns:
         (PipelineOptions, TensorFlow threads per worker process or None).
@@ -177,9 +180,10 @@ def pipeline_options(beam_args):
     if standard.runner is not None:
         return options, None
     standard.runner = LOCAL_RUNNER
-    workers = direct.direct_num_workers or os.cpu_count() or 1
+    given = any(arg.split("=")[0] == "--direct_num_workers" for arg in beam_args)
+    workers = (direct.direct_num_workers if given else 0) or os.cpu_count() or 1  # Beam's 0 means every core too
     direct.direct_num_workers, direct.direct_running_mode = workers, "multi_processing"
-    return options, max(1, (os.cpu_count() or 1) // workers)
+    return options, LOCAL_THREADS
 
 
 def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=None, per="patch",
