@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pytest
 import soundfile
-from hypothesis import assume, given, settings
+from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
 
 import zoo
@@ -106,8 +106,11 @@ def test_valid_files_of_any_layout_are_read_at_16k(recording, seed, tmp_path):
     fmt, subtype, channels, rate, samples = recording
     rng = np.random.default_rng(seed)
     path = tmp_path / f"valid.{fmt.lower()}"
-    soundfile.write(path, rng.uniform(-0.9, 0.9, (samples, channels)).astype(np.float32), rate, format=fmt,
-                    subtype=subtype)
+    try:
+        soundfile.write(path, rng.uniform(-0.9, 0.9, (samples, channels)).astype(np.float32), rate, format=fmt,
+                        subtype=subtype)
+    except soundfile.LibsndfileError:
+        reject()  # a combination libsndfile cannot encode (e.g. FLAC at 65536 Hz) is no input for the reader
     waveform = read_or_error(path)
     if samples == 0:
         assert waveform is None  # an empty recording is that file's error
