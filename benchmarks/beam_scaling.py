@@ -92,8 +92,8 @@ def main():
         out = Path(scratch) / "out"
         runs = {"musiczoo tag": [*MUSICZOO, "tag", str(folder), "--format", "json"]}
         for workers in (1, 2):
-            runs[f"beam, {workers} worker(s)"] = [*MUSICZOO, "beam", "tag", str(folder), "--out", str(out / f"w{workers}"),
-                                                  f"--direct_num_workers={workers}"]
+            runs[f"beam, {workers} worker(s)"] = [*MUSICZOO, "beam", "tag", str(folder), "--out",
+                                                  str(out / f"w{workers}"), f"--direct_num_workers={workers}"]
         walls, tags = {name: [] for name in runs}, {}
         print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; {args.files} files, {audio:.0f} s of audio", flush=True)
         for round_ in range(args.rounds):

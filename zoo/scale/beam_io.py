@@ -1,9 +1,10 @@
 """Reading audio on Apache Beam: file patterns on any Beam filesystem -> log-mel patches keyed by (file, index).
 
 `ReadPatches` matches the patterns (`fileio.MatchAll`), spreads the files over the
-workers (`Reshuffle`), opens them (`fileio.ReadMatches`) and decodes each with the
-zoo's own decoder (`zoo.signal.audio.open_file`), streaming it through the same
-front end and patch rules as `zoo.tag` (`zoo.signal.streaming.stream_patches`).
+workers (grouping by path, which also reads a file matched by two patterns once), opens
+them (`fileio.ReadMatches`) and decodes each with the zoo's own decoder
+(`zoo.signal.audio.open_file`), streaming it through the same front end and patch
+rules as `zoo.tag` (`zoo.signal.streaming.stream_patches`).
 Local files are decoded in place; a file on another filesystem (`gs://`, `s3://`,
 ...) is first copied through Beam's `FileSystems` into a local temporary file, the
 one form every decoder of the zoo opens. The patches are log-mel `[187, 96]`, not
@@ -194,6 +195,8 @@ class ReadPatches(beam.PTransform):
         return (pbegin
                 | "Patterns" >> beam.Create(self.patterns)
                 | "Match" >> fileio.MatchAll()
-                | "Spread" >> beam.Reshuffle()
+                | "ByPath" >> beam.Map(lambda metadata: (metadata.path, metadata))
+                | "Spread" >> beam.GroupByKey()  # spreads the files over the workers, each file once
+                | "Once" >> beam.MapTuple(lambda path, matches: next(iter(matches)))
                 | "Open" >> fileio.ReadMatches()
                 | "Decode" >> beam.ParDo(self.decode).with_outputs("files", "errors", main="patches"))

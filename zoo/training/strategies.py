@@ -77,7 +77,8 @@ def is_chief(strategy):
 
 @contextlib.contextmanager
 def output_folder(strategy, out_dir):
-    """Yields where this process writes: `out_dir` (created) on the chief, else a temporary folder removed at the end."""
+    """Yields where this process writes: `out_dir` (created) on the chief, else a temporary folder, removed
+    at the end."""
     if is_chief(strategy):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         yield Path(out_dir)
