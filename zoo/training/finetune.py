@@ -28,9 +28,8 @@ from zoo.inference import pipeline
 from zoo.inference.api import openers
 from zoo.models.catalog import spec
 from zoo.signal import patching
-from zoo.training import datasets
+from zoo.training import datasets, strategies
 from zoo.training.batches import RowBatches
-from zoo.training import strategies
 from zoo.training.portable import classifier_model
 
 # Blocks of each family from the top down, as layer-name prefixes (a layer belongs to a block
@@ -124,9 +123,8 @@ def _fit(network, train, validation, strategy, learning_rate, multi_label, epoch
     (best weights restored), with Keras' `fit`, or under a strategy with `strategies.fit`; returns the history dict."""
     if strategy is not None:
         return strategies.fit(network, _as_batches(train, batch_size, seed), _as_batches(validation, batch_size),
-                              strategy, learning_rate=learning_rate,
-                              multi_label=multi_label, epochs=epochs, patience=patience, description=description,
-                              verbose=verbose)
+                              strategy, learning_rate=learning_rate, multi_label=multi_label, epochs=epochs,
+                              patience=patience, description=description, verbose=verbose)
     _compile(network, learning_rate, multi_label)
     monitor = "val_loss" if validation is not None else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
