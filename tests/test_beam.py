@@ -5,6 +5,8 @@ import glob
 import io
 import json
 import os
+import subprocess
+import sys
 import types
 import urllib.request
 
@@ -14,7 +16,7 @@ import pytest
 import soundfile
 
 import zoo
-from fixtures import synth
+from fixtures import ROOT, synth
 from zoo.cli import main, parser
 from zoo.scale import beam_io, beam_pipeline
 from zoo.signal.audio import open_file
@@ -153,6 +155,14 @@ def test_an_unknown_layer_is_a_usage_error(tmp_path, capsys):
     (tmp_path / "a.wav").write_bytes(b"")
     assert main(["beam", "tag", str(tmp_path), "--out", str(tmp_path / "o"), "--embeddings", "nope"]) == 2
     assert "no feature layer 'nope'" in capsys.readouterr().err
+
+
+def test_without_apache_beam_the_command_says_what_to_install(tmp_path):
+    code = ("import sys; sys.modules['apache_beam'] = None\n"
+            "from zoo.cli import main\n"
+            f"sys.exit(main(['beam', 'tag', {str(tmp_path)!r}, '--out', {str(tmp_path / 'o')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "pip install 'musiczoo[beam]'" in done.stderr, done.stderr[-2000:]
 
 
 def test_beam_options_pass_through_and_the_default_is_the_offline_multiprocess_runner():

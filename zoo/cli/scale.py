@@ -5,6 +5,7 @@ import sys
 
 from zoo.cli.common import OK, add_patch_arguments
 from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from zoo.errors import ZooError
 
 BEAM_OPTIONS = ("Any other option is a Beam pipeline option and goes to Beam as given (write --name=value, or "
                 "put it after the patterns): --runner=DataflowRunner, --direct_num_workers=2, --project=..., "
@@ -22,7 +23,12 @@ class _PassThrough(argparse.ArgumentParser):
 
 
 def cmd_beam_tag(args):
-    from zoo.scale.beam_pipeline import output_prefix, run
+    try:
+        from zoo.scale.beam_pipeline import output_prefix, run
+    except ModuleNotFoundError as error:
+        if error.name not in ("apache_beam", "pyarrow"):
+            raise
+        raise ZooError("musiczoo beam needs Apache Beam: pip install 'musiczoo[beam]'") from None
 
     totals = run(args.patterns, args.out, model=args.model, weights=args.weights, layer=args.embeddings,
                  per=args.embeddings_per, hop_seconds=args.hop, last_patch=args.last_patch,
