@@ -1,11 +1,13 @@
 """Every catalog model, randomly initialised: builds, predicts, round-trips, counts its parameters."""
 
+import sys
+
 import keras
 import numpy as np
 import pytest
 
 import zoo
-from fixtures import synth
+from fixtures import ROOT, synth
 from zoo.models.architectures import BUILDERS
 
 PUBLISHED_PARAMS = {"timbral_temporal": 787_159, "vgg": 605_748}
@@ -20,7 +22,7 @@ def batch(seconds=3.0, n=2):
 
 
 def test_catalog_names():
-    assert zoo.list_models() == ["timbral", "temporal", "timbral_temporal", "vgg", "crnn"]
+    assert zoo.list_models() == ["timbral", "temporal", "timbral_temporal", "vgg", "crnn", "multiscale"]
     assert set(BUILDERS) == set(zoo.list_models())  # every catalog entry has a registered builder
 
 
@@ -50,13 +52,24 @@ def test_feature_layers_exist_with_the_card_dimension(name):
         assert model.get_layer(layer).output.shape[-1] == dimension, layer
 
 
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_card_cost_is_counted_from_the_built_model(name):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from efficiency import model_flops  # the benchmarks' FLOP count: Conv1D/2D, Dense, GRU from layer shapes
+
+    model = zoo.load(name, weights=None, include_frontend=False)
+    cost = zoo.card(name, weights=None).cost
+    assert cost["trainable_params"] == trainable_params(model)
+    assert cost["gflop_per_patch"] == round(model_flops(model) / 1e9, 4)
+
+
 @pytest.mark.parametrize("seconds", [3.0, 10.0, 31.7])
 def test_crnn_takes_any_length_of_3_seconds_or_more(seconds):
     model = zoo.load("crnn", weights=None, input_seconds=None)
     assert model.predict(batch(seconds, n=1), verbose=0).shape == (1, 50)
 
 
-@pytest.mark.parametrize("name", ["timbral", "temporal", "timbral_temporal", "crnn"])
+@pytest.mark.parametrize("name", ["timbral", "temporal", "timbral_temporal", "crnn", "multiscale"])
 @pytest.mark.parametrize("pooling", [None, "avg", "max"])
 def test_headless_backbones(name, pooling):
     model = zoo.load(name, weights=None, include_top=False, pooling=pooling)

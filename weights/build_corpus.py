@@ -98,6 +98,7 @@ def ensure_package(name, out):
             raise ZooError(f"apt-get download {name} failed: {result.stderr.strip()[-300:]}")
     tmp = root.with_name(f"{name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x creates only the last folder
     subprocess.run(["dpkg", "-x", str(next(debs.glob(f"{name}_*.deb"))), str(tmp)], check=True)
     tmp.rename(root)
     return root

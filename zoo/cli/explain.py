@@ -25,6 +25,7 @@ from zoo.errors import ZooError, file_error
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
+    "zoo.cli.explain_scales",
 )
 
 

@@ -31,7 +31,7 @@ def cmd_finetune(args):
 def cmd_distill(args):
     from zoo.training.distill import distill
 
-    command = "musiczoo distill " + " ".join(shlex.quote(a) for a in args.argv)
+    command = "musiczoo " + " ".join(shlex.quote(a) for a in args.argv)  # argv starts with "distill"
     distill(args.corpus, args.student, args.teacher_weights, args.out, teacher=args.teacher, cache=args.cache,
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
             patience=args.patience, max_minutes=args.max_minutes, seed=args.seed, init=args.init,

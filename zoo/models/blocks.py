@@ -138,8 +138,21 @@ def pooled_dense_backend(frames, classes, units=BACKEND_UNITS):
     """
     max_pool = layers.GlobalMaxPooling1D(name="max_pool")(frames)
     mean_pool = layers.GlobalAveragePooling1D(name="mean_pool")(frames)
-    x = layers.Concatenate(name="pooled")([max_pool, mean_pool])
-    x = layers.BatchNormalization(name="backend_bn")(x)
+    return dense_backend(layers.Concatenate(name="pooled")([max_pool, mean_pool]), classes, units)
+
+
+def dense_backend(pooled, classes, units=BACKEND_UNITS):
+    """The back-end after pooling: batch norm, dropout, dense ReLU, batch norm, classifier.
+
+    Args:
+        pooled: pooled features `[batch, F]`.
+        classes: number of sigmoid outputs.
+        units: width of the penultimate dense layer.
+
+    Returns:
+        `probabilities` `[batch, classes]`.
+    """
+    x = layers.BatchNormalization(name="backend_bn")(pooled)
     x = layers.Dropout(0.5, name="backend_dropout")(x)
     x = layers.Dense(units, activation="relu", name="backend_dense")(x)
     x = layers.BatchNormalization(name="penultimate")(x)

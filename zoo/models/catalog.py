@@ -35,6 +35,8 @@ class ModelSpec:
         fixed_seconds: the one input length its top takes, or None for any length.
         feature_layers: layer name -> feature dimension.
         frame_layers: frame-level feature layers -> input frames per output step.
+        cost: `trainable_params` and `gflop_per_patch` (multiply and add = 2 FLOPs, one 3 s patch,
+            counted from layer shapes as benchmarks/efficiency.py counts them; checked by a test).
         weights: tags of its pretrained weights.
     """
 
@@ -47,6 +49,7 @@ class ModelSpec:
     fixed_seconds: float
     feature_layers: dict
     frame_layers: dict
+    cost: dict
     weights: tuple
 
 
@@ -56,6 +59,8 @@ class WeightsCard:
 
     Attributes:
         name, description, family, citation, params, feature_layers, frame_layers: as in `ModelSpec`.
+        cost: the architecture's cost (`ModelSpec.cost`) with, for distilled weights, the measured
+            `params` (all variables), `patches_per_second` and `relative_speed_vs_teacher`.
         weights: the weight tag, or None for the architecture alone.
         available_weights: every weight tag the model has.
         tags: label names in output order (None without weights).
@@ -64,7 +69,7 @@ class WeightsCard:
         file, sha256, size: the weight file.
         kind: "ported" or "distilled".
         source, license, training_data, metrics: provenance and published metrics with their protocol.
-        extra: the rest of the manifest entry (teacher, corpus, cost, training, architecture options).
+        extra: the rest of the manifest entry (teacher, corpus, training, architecture options).
     """
 
     name: str
@@ -78,6 +83,7 @@ class WeightsCard:
     frontend: dict
     feature_layers: dict
     frame_layers: dict
+    cost: dict
     weights: str = None
     available_weights: tuple = ()
     tags: tuple = None
@@ -198,11 +204,12 @@ def card(name, weights=DEFAULT_WEIGHTS):
         "params": model.params, "sample_rate": SAMPLE_RATE, "input_seconds": model.fixed_seconds or PATCH_SECONDS,
         "min_seconds": model.min_seconds, "frontend": dict(FRONTEND_CONFIG),
         "feature_layers": dict(model.feature_layers), "frame_layers": dict(model.frame_layers),
-        "weights": weights, "available_weights": model.weights,
+        "cost": dict(model.cost), "weights": weights, "available_weights": model.weights,
     }
     if weights is None:
         return WeightsCard(**common)
     info = copy.deepcopy(weights_entry(name, weights))
+    common["cost"].update(info.pop("cost", {}))
     space = tag_spaces()[info["tag_space"]]
     own = {key: info.pop(key, None) for key in ("file", "sha256", "size", "kind", "source", "license",
                                                 "training_data", "metrics")}

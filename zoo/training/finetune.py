@@ -38,6 +38,7 @@ BLOCKS = {
     "musicnn": (("cnn3",), ("cnn2",), ("cnn1",), ("timbral", "temporal"), ("input_bn",)),
     "vgg": tuple((f"conv{i}", f"bn{i}") for i in range(5, 0, -1)) + (("input_bn",),),
     "crnn": tuple((f"conv{i}", f"bn{i}") for i in range(4, 0, -1)) + (("input_bn",),),
+    "multiscale": tuple((f"scale{level}",) for level in range(3, -1, -1)) + (("input_bn",),),  # coarsest first
 }
 
 

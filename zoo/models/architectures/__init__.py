@@ -4,7 +4,7 @@ A builder takes (log-mel tensor `[batch, T, 96]`, classes, include_top,
 pooling, **architecture options) and returns the output tensor.
 """
 
-from zoo.models.architectures import crnn, musicnn, vgg
+from zoo.models.architectures import crnn, multiscale, musicnn, vgg
 
 BUILDERS = {
     "timbral": musicnn.timbral,
@@ -12,4 +12,5 @@ BUILDERS = {
     "timbral_temporal": musicnn.timbral_temporal,
     "vgg": vgg.vgg,
     "crnn": crnn.crnn,
+    "multiscale": multiscale.multiscale,
 }

@@ -1,0 +1,46 @@
+"""`musiczoo explain scales`: which pyramid level of the multiscale model carries each tag of a recording."""
+
+from zoo import checks
+from zoo.cli.common import checked, each_result, find_inputs, output_folder, output_paths
+from zoo.cli.startup import import_tensorflow
+from zoo.contract import DEFAULT_WEIGHTS
+from zoo.errors import file_error
+
+
+def cmd_scales(args):
+    import_tensorflow()
+    from zoo.explain.scales import plot_contributions, scale_contributions_many, write_table
+
+    inputs = find_inputs(args.files)
+    targets = output_paths(inputs, output_folder(args.out, "--out"), ".scales.tsv")
+    files = [path for path, _ in inputs]
+
+    def write(path, result):
+        table = targets[path]
+        picture = table.with_name(table.name.removesuffix(".tsv") + ".png")
+        try:
+            write_table(result, table)
+            plot_contributions(result, picture, title=path.name, n_tags=args.top)
+        except Exception as error:  # noqa: BLE001 - named here with its destination; each_result reports it
+            return file_error(path, error, f"its table or picture could not be written next to {table}")
+        print(picture, flush=True)
+        return None
+
+    results = scale_contributions_many(files, model=args.model, weights=args.weights, tags=args.tag)
+    return each_result(results, files, "ablating levels", write)
+
+
+def add_explain_commands(subcommands):
+    """Adds `scales` to the `musiczoo explain` sub-command parsers."""
+    parser = subcommands.add_parser(
+        "scales", help="multiscale model: each tag's probability drop when one pyramid level is replaced by its "
+                       "corpus mean")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder for NAME.scales.tsv (every tag) and NAME.scales.png (the top tags)")
+    parser.add_argument("--model", default="multiscale", help="a model with pyramid levels (default: multiscale)")
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help=f"mtt or msd (default: {DEFAULT_WEIGHTS})")
+    parser.add_argument("--tag", action="append", metavar="TAG", help="only this tag (repeatable; default: every tag)")
+    parser.add_argument("--top", type=checked(lambda n: checks.positive_integer(n, "--top"), int), default=10,
+                        help="tags in the picture, most probable first (default: 10)")
+    parser.set_defaults(run=cmd_scales)
