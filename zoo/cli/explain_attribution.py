@@ -49,18 +49,19 @@ def cmd_attribute(args):
     out = output_folder(args.out, "--out")
     path = Path(args.file)
     result = attribute(path, args.model, args.weights, args.tag, args.method, layer=args.layer)
-    stem = out / f"{path.stem}.{args.tag.replace('/', '_')}.{args.method}"
-    plot_attribution(result, stem.with_suffix(".png"), title=path.name)
-    print(stem.with_suffix(".png"), flush=True)
+    stem = f"{path.stem}.{args.tag.replace('/', '_')}.{args.method}"  # has dots: no Path.with_suffix below
+    picture, arrays, audio = (out / f"{stem}.{kind}" for kind in ("png", "npz", "wav"))
+    plot_attribution(result, picture, title=path.name)
+    print(picture, flush=True)
     extra = {k: np.asarray(v) for k, v in result.details.items() if not isinstance(v, str)}
-    with atomic_path(stem.with_suffix(".npz")) as tmp, open(tmp, "wb") as handle:
+    with atomic_path(arrays) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, logmel=result.logmel, maps=result.maps, times=result.times, logits=result.logits, **extra)
-    print(stem.with_suffix(".npz"), flush=True)
+    print(arrays, flush=True)
     if "completeness_gap" in result.details:
         print(f"completeness: largest |sum of attributions - (logit - baseline logit)| = "
               f"{np.abs(result.details['completeness_gap']).max():.2e}", flush=True)
     if args.listen:
-        _write_wav(stem.with_suffix(".wav"), result.listen())
+        _write_wav(audio, result.listen())
     return OK
 
 
