@@ -5,8 +5,8 @@ Usage:
 
 Both runtimes run the same real log-mel patches (the bundled clip) with the
 functions `zoo.tag` uses (`zoo.inference.runtimes.tensorflow_function` and
-`onnx_function`), interleaved round by round in one process; each cell is the
-best of `--rounds` timed loops of `--seconds`. The ONNX session settings are
+`onnx_function`), alternating call by call in one process for `--rounds` x
+`--seconds` each; each cell is the batch size over the fastest call. The ONNX session settings are
 compared on `timbral_temporal` too (spin-waiting threads, graph optimisation
 level). `--write` stores the table, with the CPU's name, as the measurements
 `runtime="auto"` decides from (`zoo/inference/runtime_choice.json`).
@@ -43,24 +43,24 @@ def real_patches(count):
     return patches[np.arange(count) % len(patches)]
 
 
-def rate(function, batch, seconds):
-    """Patches per second of one timed loop of `seconds`."""
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        function(batch)
-        count += len(batch)
-    return count / (time.perf_counter() - start)
-
-
 def best_rates(functions, batch, rounds, seconds):
-    """{label: best patches/s}, the functions interleaved round by round after one warm-up call each."""
+    """{label: patches/s of the fastest call}, the functions called alternately, one call each in turn,
+    for `rounds * seconds` per function after one warm-up call each.
+
+    On a machine shared with other jobs the load changes from second to second;
+    alternating single calls exposes every function to the same load, and the
+    fastest call of many is the one least slowed by it (as `timeit` reports).
+    """
     for function in functions.values():
         function(batch)
-    best = dict.fromkeys(functions, 0.0)
-    for _ in range(rounds):
+    times = {label: [] for label in functions}
+    start = time.perf_counter()
+    while time.perf_counter() - start < rounds * seconds * len(functions):
         for label, function in functions.items():
-            best[label] = max(best[label], rate(function, batch, seconds))
-    return best
+            began = time.perf_counter()
+            function(batch)
+            times[label].append(time.perf_counter() - began)
+    return {label: len(batch) / min(values) for label, values in times.items()}
 
 
 def session_variants(batch, rounds, seconds):
