@@ -78,6 +78,16 @@ def test_laplacian_variant_is_an_architecture_option():
         build("multiscale", 50, pyramid="wavelet")
 
 
+def test_levels_option_one_level_is_the_network_without_its_pyramid():
+    single = build("multiscale", 50, include_frontend=False, levels=1)
+    names = {layer.name for layer in single.layers}
+    assert "scale0" in names and not any(name.startswith("scale1") for name in names)
+    assert single.get_layer("mean_pool").output.shape[-1] == spec("multiscale").feature_layers["scale0"]
+    for bad in (0, 2.5, True):
+        with pytest.raises(ZooError, match="levels >= 1"):
+            build("multiscale", 50, levels=bad)
+
+
 @pytest.mark.parametrize("seconds", [1.0, 4.2, 31.7])
 def test_any_length_of_1_second_or_more(seconds):
     model = zoo.load("multiscale", weights=None, input_seconds=None)
@@ -125,6 +135,23 @@ def test_fine_tuning_blocks_go_from_the_coarsest_level_down():
         finetune._unfreeze(backbone, list(block))
         trainable = {layer.name for layer in backbone.layers if layer.trainable and layer.weights}
         assert trainable and all(name.split("_")[0] == block[0].split("_")[0] for name in trainable), block
+
+
+@pytest.mark.slow  # saves a model and reloads it in a fresh interpreter
+def test_a_transfer_model_on_multiscale_reloads_without_zoo(tmp_path):
+    from zoo.training import portable
+
+    network = portable.classifier_model("multiscale", None, 3, multi_label=False)
+    network.save(tmp_path / "model.keras")
+    batch = np.stack([synth("noise", 3.0, seed=i) for i in range(2)])
+    np.save(tmp_path / "batch.npy", batch)
+    script = ("import sys, numpy as np, kapre, keras\n"
+              "model = keras.saving.load_model('model.keras')\n"
+              "assert 'zoo' not in sys.modules, 'zoo was imported'\n"
+              "np.save('reloaded.npy', model.predict(np.load('batch.npy'), verbose=0))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "reloaded.npy"), network.predict(batch, verbose=0), atol=1e-5)
 
 
 @pytest.mark.slow  # exports a SavedModel and runs it in a TensorFlow-only process

@@ -39,13 +39,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-SCRATCH_MODELS = ("tiny_temporal", "crnn", "temporal", "vgg", "timbral", "timbral_temporal")  # cheap first
-CATALOG = ("timbral", "temporal", "timbral_temporal", "vgg", "crnn")
+SCRATCH_MODELS = ("tiny_temporal", "multiscale", "crnn", "temporal", "vgg", "timbral", "timbral_temporal")  # cheap first
+CATALOG = ("timbral", "temporal", "timbral_temporal", "vgg", "crnn", "multiscale")
 BATCH = 16
 LEARNING_RATE = 1e-3
 HEAD_EPOCHS = 60
 BN_MOMENTUM = 0.9
 HEAVY = ("timbral", "timbral_temporal")
+# Scratch-only variants of catalog models, run when named in --models: `multiscale` without its pyramid.
+ABLATIONS = {"multiscale_1level": ("multiscale", {"levels": 1})}
 
 
 def parse():
@@ -57,7 +59,8 @@ def parse():
     parser.add_argument("--test-per-class", type=int, default=10, help="test clips per class")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of every from-scratch model")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--models", nargs="*", default=None, help="subset of scratch models (default: all)")
+    parser.add_argument("--models", nargs="*", default=None, help="subset of scratch models (default: all but "
+                        f"the ablations {', '.join(ABLATIONS)})")
     parser.add_argument("--no-pretrained", action="store_true")
     parser.add_argument("--no-scratch", action="store_true", help="only the pretrained + linear runs")
     parser.add_argument("--deadline-minutes", type=float, default=None,
@@ -122,9 +125,13 @@ def tiny_temporal(classes, filters=26):
 
 def scratch_model(name, classes):
     import zoo
+    from zoo.models.loading import build
 
     if name == "tiny_temporal":
         return tiny_temporal(classes)
+    if name in ABLATIONS:
+        catalog_name, options = ABLATIONS[name]
+        return build(catalog_name, classes, include_frontend=False, **options)
     return zoo.load(name, weights=None, include_frontend=False, classes=classes)
 
 
@@ -224,9 +231,11 @@ def plot(table, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    markers = {"tiny_temporal": "v", "temporal": ">", "timbral": "^", "timbral_temporal": "D", "vgg": "s", "crnn": "o"}
+    markers = {"tiny_temporal": "v", "temporal": ">", "timbral": "^", "timbral_temporal": "D", "vgg": "s", "crnn": "o",
+               "multiscale": "P", "multiscale_1level": "X"}
     colors = {"tiny_temporal": "tab:orange", "temporal": "tab:red", "timbral": "tab:blue",
-              "timbral_temporal": "tab:purple", "vgg": "tab:green", "crnn": "tab:brown"}
+              "timbral_temporal": "tab:purple", "vgg": "tab:green", "crnn": "tab:brown", "multiscale": "tab:cyan",
+              "multiscale_1level": "tab:olive"}
     fig, axes = plt.subplots(1, 2, figsize=(11, 6.8), sharey=True)
     for ax, task in zip(axes, ("rhythm", "timbre")):
         for row in [r for r in table if r["task"] == task]:

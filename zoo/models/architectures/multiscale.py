@@ -20,7 +20,7 @@ reloads without the zoo and exports with core TensorFlow ops):
 - at every level the same stack: two 1-D convolutions over time whose
   filters span all 96 mel bands (ReLU, batch norm), so a filter of the same
   shape covers 2x the time span one level up: about 0.1 s (onsets), 0.2 s,
-  0.4 s (beats) and 0.8 s (bar fragments) for the 7-frame kernels below, and
+  0.4 s (beats) and 0.9 s (bar fragments) for the 7-frame kernels below, and
   the receptive field of the stack twice that. The levels share the shape,
   not the weights: each time scale learns its own detectors (Dieleman and
   Schrauwen learn separate features per level too), each level's batch
@@ -33,10 +33,11 @@ reloads without the zoo and exports with core TensorFlow ops):
 Layers are named by level: `scale{l}_smooth*` and `scale{l}_down` build the
 pyramid, `scale{l}_conv1`, `scale{l}_bn1`, `scale{l}_conv2` and `scale{l}`
 (the level's frame features) its stack, `scale{l}_max_pool` and
-`scale{l}_mean_pool` its pooling. The pyramid variant is an architecture
-option: `zoo.models.loading.build("multiscale", 50, pyramid="laplacian")`
-gives a randomly initialised Laplacian model (the pretrained weights are
-Gaussian).
+`scale{l}_mean_pool` its pooling. The pyramid variant and the number of
+levels are architecture options:
+`zoo.models.loading.build("multiscale", 50, pyramid="laplacian")` gives a
+randomly initialised Laplacian model, `levels=1` the same network without
+the pyramid (the pretrained weights are Gaussian, 4 levels).
 """
 
 from keras import layers
@@ -108,7 +109,7 @@ def _frames_at_coarsest(features):
     return layers.Concatenate(name="scales")(aligned + features[-1:])
 
 
-def multiscale(logmel, classes, include_top, pooling, pyramid="gaussian"):
+def multiscale(logmel, classes, include_top, pooling, pyramid="gaussian", levels=LEVELS):
     """Builds the multiscale (time-pyramid) network.
 
     Args:
@@ -119,18 +120,22 @@ def multiscale(logmel, classes, include_top, pooling, pyramid="gaussian"):
             "max" (`max_pool`) or None (`scales`: every level max-pooled to the coarsest level's
             frame rate, 8 input frames a step, and concatenated).
         pyramid: "gaussian" or "laplacian" (see the module docstring).
+        levels: pyramid levels (1 = level 0 alone: the same network without the pyramid).
 
     Returns:
-        `[batch, classes]` with the top; else `[batch, levels * F]` pooled or `[batch, ceil(T / 8), levels * F]`.
+        `[batch, classes]` with the top; else `[batch, levels * F]` pooled or
+        `[batch, ceil(T / 2^(levels - 1)), levels * F]`.
 
     Raises:
-        ZooError: unknown pyramid variant.
+        ZooError: unknown pyramid variant or a level count below 1.
     """
     if pyramid not in PYRAMIDS:
         raise ZooError(f"the multiscale pyramid must be one of {', '.join(PYRAMIDS)}, not {pyramid!r}")
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+        raise ZooError(f"the multiscale pyramid needs levels >= 1, not {levels!r}")
     x = blocks.normalized_input(logmel)
     x = layers.Reshape((-1, logmel.shape[-1]), name="input_frames")(x)
-    features = [level_stack(level_input, level) for level, level_input in enumerate(time_pyramid(x, pyramid))]
+    features = [level_stack(level_input, level) for level, level_input in enumerate(time_pyramid(x, pyramid, levels))]
     if not include_top and pooling is None:
         return _frames_at_coarsest(features)
     pooled = {}
