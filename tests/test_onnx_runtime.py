@@ -119,3 +119,13 @@ def test_cli_tag_runtime_onnx_prints_the_tensorflow_tags(example_path, capsys):
         assert main(["tag", str(example_path), "--runtime", runtime, "--top", "3"]) == 0
         printed[runtime] = [part.rsplit(" ", 1)[0] for part in capsys.readouterr().out.split("\t")[1].split(", ")]
     assert printed["onnx"] == printed["tensorflow"]
+
+
+def test_random_weights_run_under_auto_and_onnx_refuses_them():
+    import zoo
+    from fixtures import synth
+
+    taggram = zoo.tag(synth("noise", 4.0), weights=None, sample_rate=16000)  # auto: TensorFlow, no card needed
+    assert taggram.probabilities.shape == (2, 50) and taggram.tags is None
+    with pytest.raises(zoo.ZooError, match="random weights"):
+        zoo.tag(synth("noise", 4.0), weights=None, sample_rate=16000, runtime="onnx")

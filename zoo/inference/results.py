@@ -34,7 +34,8 @@ class Taggram:
     def from_result(cls, result, tags, model, weights):
         """The Taggram of a `zoo.inference.pipeline.Result` whose one output is `[patches, tags]`."""
         (probabilities,) = result.outputs
-        return cls(tags=list(tags), times=frame_seconds(result.starts), probabilities=probabilities,
+        return cls(tags=None if tags is None else list(tags), times=frame_seconds(result.starts),
+                   probabilities=probabilities,
                    clip_probabilities=probabilities.mean(axis=0), duration=float(result.source.duration),
                    model=model, weights=weights)
 

@@ -222,10 +222,11 @@ def resolve(model, weights, runtime, precision, batch_size):
         raise ZooError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     if precision not in PRECISIONS:
         raise ZooError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "bfloat16" or (isinstance(weights, (str, Path)) and str(weights).endswith(".h5")):
+    untagged = weights is None or (isinstance(weights, (str, Path)) and str(weights).endswith(".h5"))
+    if precision == "bfloat16" or untagged:
         if runtime == "onnx":
             raise ZooError("runtime='onnx' runs float32 networks with pretrained weight tags; "
-                           "use runtime='tensorflow' for bfloat16 or a weight file")
+                           "use runtime='tensorflow' for bfloat16, random weights (None) or a weight file")
         return "tensorflow"
     return choose(model, weights, batch_size) if runtime == "auto" else runtime
 
