@@ -84,6 +84,21 @@ def test_auto_takes_the_faster_runtime_of_the_nearest_measured_batch(tmp_path, m
     runtimes._table.cache_clear()
 
 
+def test_a_stale_calibration_never_overrides_the_shipped_measurement(tmp_path, monkeypatch):
+    table = tmp_path / "runtime_choice.json"
+    monkeypatch.setattr(runtimes, "CHOICE_TABLE", table)
+    monkeypatch.setenv("MUSICZOO_CACHE", str(tmp_path))
+    write_table(table, runtimes.cpu_name(), {"8": (10.0, 20.0)})
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "onnx" / "calibration.json").write_text(json.dumps(
+        {runtimes.cpu_name(): {"vgg": {"8": {"tensorflow": 30.0, "onnx": 5.0}},
+                               "crnn": {"8": {"tensorflow": 30.0, "onnx": 5.0}}}}))
+    runtimes._table.cache_clear()
+    assert runtimes.resolve("vgg", "mtt", "auto", "float32", 8) == "onnx"  # shipped row wins
+    assert runtimes.resolve("crnn", "mtt", "auto", "float32", 8) == "tensorflow"  # calibration fills the gap
+    runtimes._table.cache_clear()
+
+
 @pytest.mark.slow
 def test_auto_calibrates_once_on_a_cpu_the_table_lacks(tmp_path, monkeypatch):
     table = tmp_path / "runtime_choice.json"

@@ -30,7 +30,7 @@ from zoo.models.catalog import card
 RUNTIMES = ("tensorflow", "onnx", "auto")
 PRECISIONS = ("float32", "bfloat16")
 CHOICE_TABLE = Path(__file__).with_name("runtime_choice.json")
-CALIBRATION_SECONDS = 1.0  # per runtime and round, on first use of `auto` on a CPU the table lacks
+CALIBRATION_SECONDS = 2.0  # per runtime, split over the alternating rounds, on first use of `auto` on a CPU the table lacks
 
 
 def cores():
@@ -159,35 +159,51 @@ def onnx_function(model, weights, outputs=None):
     return lambda patches: runner.run(names, {INPUT: np.asarray(patches, np.float32)})
 
 
-def _measure(function, batch, rounds=2):
-    """Best patches per second of `function` on `batch` over `rounds` timed loops."""
-    function(batch)  # warm-up (tracing, memory planning)
-    best = 0.0
+def _measure(functions, batch, rounds=3):
+    """Best patches per second of each function on `batch`, the functions taking turns loop by loop.
+
+    Alternating keeps a shared machine's changing load from favouring whichever runtime ran first.
+
+    Args:
+        functions: {runtime name: patch function}.
+        batch: float32 array `[batch, 187, 96]`.
+
+    Returns:
+        {runtime name: patches per second}.
+    """
+    best = dict.fromkeys(functions, 0.0)
+    for function in functions.values():
+        function(batch)  # warm-up (tracing, memory planning)
     for _ in range(rounds):
-        count, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < CALIBRATION_SECONDS:
-            function(batch)
-            count += len(batch)
-        best = max(best, count / elapsed)
+        for name, function in functions.items():
+            count, start = 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - start) < CALIBRATION_SECONDS / rounds:
+                function(batch)
+                count += len(batch)
+            best[name] = max(best[name], count / elapsed)
     return best
 
 
 @lru_cache(maxsize=1)
 def _table():
-    """Patches per second by CPU, model, batch size and runtime: the shipped table and this machine's calibrations."""
-    table = json.loads(CHOICE_TABLE.read_text(encoding="utf-8"))["cpus"] if CHOICE_TABLE.exists() else {}
+    """Patches per second by CPU, model, batch size and runtime.
+
+    This machine's calibrations fill only what the shipped table lacks: a benchmark's
+    measurement (quiet machine, many rounds) is never replaced by a one-second calibration.
+    """
     calibrated = cache_dir() / "onnx" / "calibration.json"
-    if calibrated.exists():
-        for cpu, rows in json.loads(calibrated.read_text(encoding="utf-8")).items():
-            table.setdefault(cpu, {}).update(rows)
+    table = json.loads(calibrated.read_text(encoding="utf-8")) if calibrated.exists() else {}
+    shipped = json.loads(CHOICE_TABLE.read_text(encoding="utf-8"))["cpus"] if CHOICE_TABLE.exists() else {}
+    for cpu, rows in shipped.items():
+        table.setdefault(cpu, {}).update(rows)
     return table
 
 
 def _calibrate(model, weights, batch_size):
     """Measures both runtimes on this CPU for one model and batch size and caches the result."""
     batch = np.random.default_rng(0).uniform(0.0, 3.0, (batch_size, PATCH_FRAMES, N_MELS)).astype(np.float32)
-    speeds = {"tensorflow": _measure(tensorflow_function(model, weights), batch),
-              "onnx": _measure(onnx_function(model, weights), batch)}
+    speeds = _measure({"tensorflow": tensorflow_function(model, weights), "onnx": onnx_function(model, weights)},
+                      batch)
     path = cache_dir() / "onnx" / "calibration.json"
     stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     stored.setdefault(cpu_name(), {}).setdefault(model, {})[str(batch_size)] = speeds
