@@ -10,7 +10,6 @@ table reports that process's peak resident set size (ru_maxrss).
 
 import argparse
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,25 +47,47 @@ def peak_rss_mb(command):
     return int(out.strip().splitlines()[-1]) / 1024, time.perf_counter() - start
 
 
+def measure(minutes_list, commands):
+    """Runs every command on every length of synthesized audio, printing one row per run.
+
+    Args:
+        minutes_list: lengths in minutes.
+        commands: `commands(path, folder)` -> {name: command line} for the file at `path`.
+
+    Returns:
+        {(name, minutes): peak RSS in MB}.
+    """
+    from zoo.inference.runtimes import cpu_name
+
+    print(f"CPU: {cpu_name()} ({platform.machine()}), python {platform.python_version()}")
+    print(f"{'command':>12}  {'audio':>8}  {'peak RSS (MB)':>13}  {'wall (s)':>8}")
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for minutes in minutes_list:
+            path = Path(folder) / f"{minutes:g}min.wav"
+            synthesize(path, minutes)
+            for name, command in commands(path, Path(folder)).items():
+                rss, seconds = peak_rss_mb(command)
+                results[name, minutes] = rss
+                print(f"{name:>12}  {minutes:>4g} min  {rss:>13.0f}  {seconds:>8.1f}", flush=True)
+            path.unlink()
+    low, high = min(minutes_list), max(minutes_list)
+    for name in dict.fromkeys(name for name, _ in results):
+        if low != high and (name, low) in results and (name, high) in results:
+            print(f"{name}: {high:g} min / {low:g} min peak RSS ratio: {results[name, high] / results[name, low]:.3f}")
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60])
     parser.add_argument("--model", default="timbral_temporal")
     args = parser.parse_args()
     musiczoo = str(Path(sys.executable).parent / "musiczoo")
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}")
-    print(f"{'audio':>10}  {'peak RSS (MB)':>13}  {'wall (s)':>8}")
-    results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for minutes in args.minutes:
-            path = Path(folder) / f"{minutes:g}min.wav"
-            synthesize(path, minutes)
-            rss, seconds = peak_rss_mb([musiczoo, "tag", str(path), "--model", args.model, "--format", "json"])
-            results[minutes] = rss
-            print(f"{minutes:>7g} min  {rss:>13.0f}  {seconds:>8.1f}", flush=True)
-            path.unlink()
-    if 10 in results and 60 in results:
-        print(f"60 min / 10 min peak RSS ratio: {results[60] / results[10]:.3f}")
+    results = measure(args.minutes, lambda path, folder: {
+        "tag": [musiczoo, "tag", str(path), "--model", args.model, "--format", "json"]})
+    if ("tag", 10) in results and ("tag", 60) in results:
+        print(f"60 min / 10 min peak RSS ratio: {results['tag', 60] / results['tag', 10]:.3f}")
 
 
 if __name__ == "__main__":

@@ -51,16 +51,22 @@ def test_attribute_returns_one_map_per_patch(model, method):
     assert listened.shape == result.waveform.shape
 
 
-def test_integrated_gradients_reports_its_completeness(report):
+@pytest.mark.parametrize("model,tag,signal", [
+    ("crnn", "piano", "chords"),
+    pytest.param("timbral_temporal", "drums", "drums", marks=pytest.mark.slow),  # ~200 gradients of 0.2 s
+])
+def test_integrated_gradients_are_complete_within_1e_3(model, tag, signal, report):
     from zoo.explain.attribution import attribute
 
-    result = attribute(synth("chords", 3.0), "crnn", "mtt", "piano", "integrated_gradients", sample_rate=SR,
-                       steps=16, max_steps=64)
+    waveform = drum_loop(3.0) if signal == "drums" else synth(signal, 3.0)
+    result = attribute(waveform, model, "mtt", tag, "integrated_gradients", sample_rate=SR)
     gap = result.details["completeness_gap"]
     total = result.maps.reshape(len(gap), -1).sum(axis=1)
     expected = result.logits - result.details["baseline_logit"]
-    assert np.allclose(total - expected, gap, atol=1e-4)
-    report(f"input IG, crnn, 3 s chords, {result.details['steps'].max()} steps: gap {np.abs(gap).max():.2e}")
+    assert np.allclose(total - expected, gap, atol=1e-5)  # the reported gap is the real one
+    assert np.abs(gap).max() <= 1e-3
+    report(f"input IG, {model}, 3 s {signal}: gap {np.abs(gap).max():.1e} with "
+           f"{result.details['evaluations'].max()} gradients (bar: 1e-3)")
 
 
 @pytest.mark.parametrize("call,words", [
@@ -85,10 +91,11 @@ def test_branch_attribution_is_complete_and_names_its_baseline(report):
     result = branch_attribution(drum_loop(3.0), tags=["drums", "beat", "fast", "violin"], sample_rate=SR)
     assert result.branches == ("timbral", "temporal") and result.integrated.shape == result.ablation.shape == (1, 2, 4)
     total = result.integrated.sum(axis=1)
-    assert np.allclose(total - (result.logits - result.baseline_logits), result.gaps, atol=1e-4)
+    assert np.allclose(total - (result.logits - result.baseline_logits), result.gaps, atol=1e-5)
+    assert np.abs(result.gaps).max() <= 1e-3
     assert "training data" in result.reference
-    report(f"branch IG completeness gap {np.abs(result.gaps).max():.1e} with {max(result.details['steps'])} steps "
-           f"(bar: 1e-3)")
+    report(f"branch IG completeness gap {np.abs(result.gaps).max():.1e} with {max(result.details['evaluations'])} "
+           f"path points (bar: 1e-3)")
 
 
 def test_branch_attribution_needs_both_branches():
@@ -117,9 +124,11 @@ def test_rhythm_goes_to_the_temporal_branch_and_timbre_to_the_timbral_one(report
 
     loops = [drum_loop(6.0, bpm, seed) for seed, bpm in enumerate((100, 128, 150, 174))]
     notes = [sustained_note(6.0, f0) for f0 in (110.0, 196.0, 330.0, 523.0)]
-    results = [r for _, r in branch_attribution_many(loops + notes, "timbral_temporal", "mtt", sample_rate=SR)]
+    results = [r for _, r in branch_attribution_many(loops + notes, "timbral_temporal", "mtt",
+                                                     ("drums", "beat", "fast", *INSTRUMENTS), sample_rate=SR,
+                                                     tolerance=1e-2)]  # shares differ by whole logits here
     assert not [r for r in results if isinstance(r, ZooError)]
-    report(f"largest completeness gap {max(np.abs(r.gaps).max() for r in results):.1e} (bar: 1e-3)")
+    report(f"largest completeness gap {max(np.abs(r.gaps).max() for r in results):.1e} (tolerance 1e-2)")
     rhythm = shares(results[:4], ("drums", "beat", "fast"))
     timbre = shares(results[4:], INSTRUMENTS)
     report("drum loops, (timbral, temporal) logit shares: "

@@ -56,19 +56,6 @@ def test_a_zero_mask_silences_and_halving_halves():
     assert np.abs(half - 0.5 * waveform).max() < 1e-4
 
 
-def tuning(network, layer, freqs, seconds=3.0):
-    """Each unit's mean positive activation to a sine at each frequency `[freqs, units]` (probe tones)."""
-    from zoo.explain.recording import read_patches_many
-
-    t = np.arange(int(seconds * SR)) / SR
-    probes = [(0.1 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in freqs]
-    function = network.function([layer])
-    rows = []
-    for _, recording in read_patches_many(probes, sample_rate=SR):
-        rows.append(np.maximum(np.asarray(function(recording.patches[:1])[0]), 0).mean(axis=(0, 1, 2)))
-    return np.array(rows)
-
-
 def energy_share(waveform, low=None, high=None):
     power = (np.abs(stft(waveform)) ** 2).sum(axis=0)
     freqs = np.fft.rfftfreq(512, 1 / SR)
@@ -80,30 +67,26 @@ def energy_share(waveform, low=None, high=None):
 def test_first_layer_timbral_units_are_selective(report):
     """The unit tuned to 100-300 Hz keeps the low tone, the unit tuned to 4-8 kHz keeps the noise band.
 
-    A unit's band is measured with probe tones (its mean activation to sines from 60 Hz to 7.8 kHz):
-    a timbral layer slides its kernels up the mel axis and keeps the best position, so where a unit
-    fires is a property of its response, not of the kernel's rows alone.
+    Each unit's band comes from `zoo.explain.tuning` (probe tones from 60 Hz to 7.8 kHz): a timbral
+    layer slides its kernels up the mel axis and keeps the best position, so where a unit fires is a
+    property of its response, not of the kernel's rows alone.
     """
     from zoo.explain.auralise import auralise_units
-    from zoo.explain.network import open_network
+    from zoo.explain.tuning import tuning
 
     layer = "timbral_7x38_conv"
-    freqs = np.geomspace(60, 7800, 28)
-    curves = tuning(open_network("timbral_temporal", "mtt"), layer, freqs)
-    in_low = curves[(freqs >= 100) & (freqs <= 300)].mean(axis=0)
-    in_high = curves[freqs >= 4000].mean(axis=0)
-    # most selective among the units that respond well: in-band response over the strongest response elsewhere
-    low_unit = int(np.argmax(np.where(in_low > np.median(in_low), in_low / (curves[freqs > 600].max(axis=0) + 1e-6), 0)))
-    high_unit = int(np.argmax(np.where(in_high > np.median(in_high),
-                                       in_high / (curves[freqs < 1000].max(axis=0) + 1e-6), 0)))
-    assert 100 <= freqs[curves[:, low_unit].argmax()] <= 300 and freqs[curves[:, high_unit].argmax()] >= 3000
+    measured = tuning("timbral_temporal", "mtt", layer)
+    low_unit, high_unit = measured.most_selective(100, 300), measured.most_selective(4000, 8000)
+    peaks = measured.peak_hz()
+    assert 100 <= peaks[low_unit] <= 300 and peaks[high_unit] >= 3000
     mix = mixture()[0]
     waveforms, original = auralise_units(mix, "timbral_temporal", "mtt", layer, (low_unit, high_unit), sample_rate=SR)
     assert waveforms.shape == (2, len(mix)) and np.allclose(original, mix, atol=1e-6)
     below = energy_share(waveforms[0], low=500)
     above = energy_share(waveforms[1], high=3000)
-    report(f"unit {low_unit} (low): {below:.1%} of its energy below 500 Hz (mixture {energy_share(mix, low=500):.1%}); "
-           f"unit {high_unit} (high): {above:.1%} above 3 kHz (mixture {energy_share(mix, high=3000):.1%})")
+    report(f"unit {low_unit} (peak {peaks[low_unit]:.0f} Hz): {below:.1%} of its energy below 500 Hz "
+           f"(mixture {energy_share(mix, low=500):.1%}); unit {high_unit} (peak {peaks[high_unit]:.0f} Hz): "
+           f"{above:.1%} above 3 kHz (mixture {energy_share(mix, high=3000):.1%})")
     assert below > 0.5 and above > 0.5
 
 
@@ -136,3 +119,23 @@ def test_a_unit_out_of_range_is_refused():
 
     with pytest.raises(ZooError, match="units 0 to 63"):
         auralise(synth("noise", 3.0), "crnn", "mtt", "conv1", 64, sample_rate=SR)
+
+
+def test_tuning_picks_the_unit_selective_for_a_band():
+    from zoo.explain.tuning import Tuning
+
+    freqs = np.geomspace(60, 7800, 28)
+    curves = np.stack([np.exp(-np.log(freqs / centre) ** 2) for centre in (150.0, 1000.0, 6000.0)], axis=1)
+    curves = np.concatenate([curves, np.ones((28, 1))], axis=1)  # a unit that fires everywhere the most
+    measured = Tuning("layer", freqs, curves)
+    assert measured.most_selective(100, 300) == 0 and measured.most_selective(4000, 8000) == 2
+    assert abs(measured.peak_hz()[1] - 1000) < 200
+    with pytest.raises(ZooError, match="no probe tone between"):
+        measured.most_selective(20, 50)
+
+
+def test_tuning_refuses_an_unknown_layer():
+    from zoo.explain.tuning import tuning
+
+    with pytest.raises(ZooError, match="no layer 'conv9'"):
+        tuning("vgg", "mtt", "conv9")

@@ -120,7 +120,7 @@ def report_error(message):
     tqdm.write(f"error: {message}", file=sys.stderr)
 
 
-def each_result(results, files, description, handle):
+def each_result(results, files, description, handle, failure=None):
     """The one loop over per-file results: progress bar, error lines, exit status.
 
     Args:
@@ -129,6 +129,8 @@ def each_result(results, files, description, handle):
         description: what the bar says ("tagging", ...).
         handle: `handle(path, result)` for each success (printing or writing its output); returns
             None or a ZooError, and any exception it raises is that file's error too.
+        failure: `failure(path)` says where that file's output was going, for the error line of an
+            exception from `handle` (default: "its output could not be written").
 
     Returns:
         `OK`, or `SOME_FAILED` when any file failed (each failure on its own `error:` line).
@@ -142,7 +144,7 @@ def each_result(results, files, description, handle):
             try:
                 result = handle(path, result)
             except Exception as error:  # noqa: BLE001 - a failed output is that file's error, the others go on
-                result = file_error(path, error, "its output could not be written")
+                result = file_error(path, error, failure(path) if failure else "its output could not be written")
         if isinstance(result, ZooError):
             failed += 1
             report_error(file_error(path, result))

@@ -21,7 +21,7 @@ from zoo.cli.common import (
 )
 from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError, file_error
+from zoo.errors import ZooError
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
@@ -89,17 +89,14 @@ def cmd_activations(args):
 
     def write(path, acts):
         picture, arrays = targets[path], targets[path].with_suffix(".npz")
-        try:
-            plot_activations(acts, picture, title=str(path))
-            with atomic_path(arrays) as tmp, open(tmp, "wb") as handle:
-                np.savez(handle, logmel=acts.logmel, times=acts.times, taggram=acts.taggram.probabilities,
-                         taggram_times=acts.taggram.times, **acts.layers)
-        except Exception as error:  # noqa: BLE001 - named here with its destination; each_result reports it
-            return file_error(path, error, f"its feature maps could not be written to {picture}")
+        plot_activations(acts, picture, title=str(path))
+        with atomic_path(arrays) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, logmel=acts.logmel, times=acts.times, taggram=acts.taggram.probabilities,
+                     taggram_times=acts.taggram.times, **acts.layers)
         print(picture, flush=True)
-        return None
 
-    return each_result(results(), files, "feature maps", write)
+    return each_result(results(), files, "feature maps", write,
+                       lambda path: f"its feature maps could not be written to {targets[path]}")
 
 
 def cmd_units(args):
@@ -130,8 +127,10 @@ def cmd_report(args):
     import_tensorflow()
     from zoo.explain.report import report
 
+    explain = {"attribution_tags": args.attribution_tags, "method": args.method, "branches": not args.no_branches,
+               "auralised_units": args.auralised_units}
     path = report(args.source, output_folder(args.out, "--out"), args.model, args.weights, args.layer, args.max_columns,
-                  with_filters=not args.no_filters)
+                  with_filters=not args.no_filters, explain=explain)
     print(path)
     return OK
 
@@ -188,6 +187,13 @@ def add_explain_commands(subcommands):
     report.add_argument("--layer", action="append", metavar="NAME", help="for a file: layer to show (repeatable)")
     report.add_argument("--max-columns", type=positive("--max-columns"), default=1500, help="for a file: most time columns (default: 1500)")
     report.add_argument("--no-filters", action="store_true", help="leave out the model's filter maps")
+    report.add_argument("--attribution-tags", type=int, default=2, metavar="N",
+                        help="for a file: attribution maps of the N top tags (0: none; default: 2)")
+    report.add_argument("--method", choices=("saliency", "smoothgrad", "integrated_gradients", "gradcam"),
+                        default="gradcam", help="for a file: attribution method (default: gradcam)")
+    report.add_argument("--no-branches", action="store_true", help="for a file: leave out the branch shares")
+    report.add_argument("--auralised-units", type=int, default=3, metavar="N",
+                        help="for a file: auralise the N most active first-layer units (0: none; default: 3)")
     report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and its assets")
     report.set_defaults(run=cmd_report)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from zoo.cli.common import OK, each_result, find_inputs, output_folder, output_paths
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, SAMPLE_RATE
-from zoo.errors import ZooError, file_error
+from zoo.errors import ZooError
 
 
 def _write_wav(path, waveform):
@@ -95,17 +95,14 @@ def cmd_branches(args):
 
     def write(path, result):
         table = targets[path]
-        try:
-            write_branch_table(result, table)
-            plot_branches(result, table.with_suffix(".png"), n_tags=args.top)
-        except Exception as error:  # noqa: BLE001 - named with its destination; each_result reports it
-            return file_error(path, error, f"its table or picture could not be written next to {table}")
+        write_branch_table(result, table)
+        plot_branches(result, table.with_suffix(".png"), n_tags=args.top)
         print(table, flush=True)
         done.append(result)
-        return None
 
     status = each_result(branch_attribution_many(files, args.model, args.weights, args.tag or None,
-                                                 reference=reference), files, "attributing", write)
+                                                 reference=reference), files, "attributing", write,
+                         lambda path: f"its table or picture could not be written next to {targets[path]}")
     if len(done) > 1:
         collection = aggregate(done)
         write_branch_table(collection, out / "collection.branches.tsv")

@@ -4,7 +4,6 @@ from zoo import checks
 from zoo.cli.common import checked, each_result, find_inputs, output_folder, output_paths
 from zoo.cli.startup import import_tensorflow
 from zoo.contract import DEFAULT_WEIGHTS
-from zoo.errors import file_error
 
 
 def cmd_scales(args):
@@ -18,16 +17,13 @@ def cmd_scales(args):
     def write(path, result):
         table = targets[path]
         picture = table.with_name(table.name.removesuffix(".tsv") + ".png")
-        try:
-            write_table(result, table)
-            plot_contributions(result, picture, title=path.name, n_tags=args.top)
-        except Exception as error:  # noqa: BLE001 - named here with its destination; each_result reports it
-            return file_error(path, error, f"its table or picture could not be written next to {table}")
+        write_table(result, table)
+        plot_contributions(result, picture, title=path.name, n_tags=args.top)
         print(picture, flush=True)
-        return None
 
     results = scale_contributions_many(files, model=args.model, weights=args.weights, tags=args.tag)
-    return each_result(results, files, "ablating levels", write)
+    return each_result(results, files, "ablating levels", write,
+                       lambda path: f"its table or picture could not be written next to {targets[path]}")
 
 
 def add_explain_commands(subcommands):

@@ -145,16 +145,13 @@ def cmd_extract(args):
     files = [path for path, _ in inputs]
 
     def write(path, features):
-        try:
-            save_features(features, targets[path])
-        except Exception as error:  # noqa: BLE001 - named here with its destination; each_result reports it
-            return file_error(path, error, f"its features could not be written to {targets[path]}")
-        return None
+        save_features(features, targets[path])
 
     results = extract_many(files, model=args.model, weights=args.weights, layers=args.layer or None,
                            hop_seconds=args.hop, last_patch=args.last_patch, batch_size=args.batch_size,
                            precision=args.precision, runtime=args.runtime)
-    return each_result(results, files, "extracting", write)
+    return each_result(results, files, "extracting", write,
+                       lambda path: f"its features could not be written to {targets[path]}")
 
 
 def _add_output_arguments(parser):

@@ -7,7 +7,8 @@
 - `units(audios, model, weights, layer, out_dir)` / `UnitSearch`: each unit's top excerpts over a collection;
 - `report(source, out_dir)`: one self-contained HTML page of a recording or of a units folder;
 - `auralise`, `attribute`, `branch_attribution`: what a unit hears, which log-mel bins made a tag, and the
-  timbral and temporal branches' shares of each tag.
+  timbral and temporal branches' shares of each tag;
+- `tuning(model, weights, layer)`: each unit's response to probe tones (where along the frequency axis it fires).
 
 These names are functions; the modules of the same name stay importable with
 `from zoo.explain.filters import ...`. Every function takes a catalog name or a
@@ -21,7 +22,8 @@ from zoo.explain.auralise import auralise
 from zoo.explain.branches import BranchAttribution, branch_attribution
 from zoo.explain.filters import FilterMap, filters
 from zoo.explain.report import report
+from zoo.explain.tuning import Tuning, tuning
 from zoo.explain.units import UnitSearch, units
 
-__all__ = ["Activations", "Attribution", "BranchAttribution", "FilterMap", "UnitSearch", "activations", "attribute",
-           "auralise", "branch_attribution", "filters", "report", "units"]
+__all__ = ["Activations", "Attribution", "BranchAttribution", "FilterMap", "Tuning", "UnitSearch", "activations",
+           "attribute", "auralise", "branch_attribution", "filters", "report", "tuning", "units"]

@@ -10,10 +10,11 @@ Gradients are taken with `tf.GradientTape` with respect to the log-mel patch
   Gaussian noise of `noise` times the patch's value range added (Smilkov et al. 2017).
 - `integrated_gradients`: (x - x') times the mean gradient on the straight path
   from the baseline x' to x (Sundararajan et al. 2017). The baseline is the
-  log-mel of silence (all zeros: log10(1 + 0)). The path integral is the
-  trapezoid rule on a grid refined (steps doubled, earlier points reused) until
+  log-mel of silence (all zeros: log10(1 + 0)). The path integral is a
+  midpoint sum on an adaptive grid refined where the gradient changes until
   the attribution sums to logit(x) - logit(x') within `tolerance` for every
-  patch, or `max_steps` is reached; the remaining gap is kept per patch.
+  patch (`zoo.explain.path_integral`), or `max_points` gradients are spent;
+  the remaining gap is kept per patch.
 - `gradcam`: ReLU of the layer's feature maps weighted by their mean gradient
   (Selvaraju et al. 2017), resized to the patch (bilinear; a layer without a
   mel axis gives the same value to every band). Default layer: the network's
@@ -30,6 +31,7 @@ import tensorflow as tf
 from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES
 from zoo.errors import ZooError
 from zoo.explain.network import open_network
+from zoo.explain.path_integral import integrate_path
 from zoo.explain.recording import frame_values, read_recording
 from zoo.explain.stft import apply_mel_mask
 
@@ -51,7 +53,7 @@ class Attribution:
         logits: the tag's logit on each patch `[patches]`.
         starts: first frame of each patch `[patches]`; n_frames: frames of the recording.
         waveform: the recording at 16 kHz `[samples]` (what `listen` masks).
-        details: method settings and checks (layer, samples, noise, steps, baseline logits and
+        details: method settings and checks (layer, samples, noise, evaluations, baseline logits and
             completeness gap per patch for integrated gradients).
     """
 
@@ -149,18 +151,18 @@ def _smoothgrad(gradient, patches, tag, samples, noise, seed):
     return out
 
 
-def integrated_gradients(gradient, patches, tag, baseline, steps=32, tolerance=1e-3, max_steps=512):
-    """Integrated gradients of each patch, refined until complete within `tolerance`.
+def integrated_gradients(gradient, patches, tag, baseline, tolerance=1e-3, max_points=2048):
+    """Integrated gradients of each patch on an adaptive grid, complete within `tolerance`.
 
     Args:
         gradient: tf.function (inputs, tag) -> (logits, gradients).
         patches: `[patches, ...]`; baseline: `[...]` (broadcast to every patch).
         tag: output column.
-        steps: first number of trapezoid intervals; doubled until every patch's gap is within
-            `tolerance` or `steps` reaches `max_steps`.
+        tolerance, max_points: see `zoo.explain.path_integral.integrate_path`.
 
     Returns:
-        (attributions like `patches`, logits `[patches]`, baseline logit, gaps `[patches]`, steps used `[patches]`).
+        (attributions like `patches`, logits `[patches]`, baseline logit, gaps `[patches]`,
+        gradient evaluations used `[patches]`).
     """
     patches = np.asarray(patches, np.float32)
     baseline = np.broadcast_to(np.asarray(baseline, np.float32), patches.shape[1:])
@@ -169,25 +171,19 @@ def integrated_gradients(gradient, patches, tag, baseline, steps=32, tolerance=1
     out, gaps, used = np.zeros_like(patches), np.zeros(len(patches)), np.zeros(len(patches), int)
     for i, patch in enumerate(patches):
         delta = patch - baseline
-        n, alphas, total = steps, np.linspace(0.0, 1.0, steps + 1), None
-        while True:
-            grads = _chunked(gradient, baseline[None] + alphas[:, None, None] * delta[None], tag)[1]
-            if total is None:
-                total = grads.sum(axis=0) - 0.5 * (grads[0] + grads[-1])  # trapezoid: end points count half
-            else:
-                total = total + grads.sum(axis=0)  # the new midpoints
-            attribution = delta * total / n
-            gap = float(attribution.sum() - (logits[i] - baseline_logit))
-            if abs(gap) <= tolerance or n >= max_steps:
-                break
-            alphas = (np.arange(n) + 0.5) / n  # midpoints of the current grid
-            n *= 2
-        out[i], gaps[i], used[i] = attribution, gap, n
+
+        def evaluate(alphas):
+            values, grads = _chunked(gradient, baseline[None] + alphas[:, None, None] * delta[None], tag)
+            return values[:, None], (grads * delta[None]).reshape(len(alphas), -1, 1)
+
+        total, gap, used[i] = integrate_path(evaluate, [baseline_logit], [logits[i]], tolerance, max_points=max_points,
+                                             batch=4 * CHUNK)
+        out[i], gaps[i] = total.reshape(patch.shape), gap[0]
     return out, logits, baseline_logit, gaps, used
 
 
 def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=None, samples=16, noise=0.15,
-                      steps=32, tolerance=1e-3, max_steps=512, seed=0):
+                      tolerance=1e-3, max_points=2048, seed=0):
     """Attribution maps for log-mel patches (see `attribute` for the arguments).
 
     Returns:
@@ -216,15 +212,15 @@ def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=
         logits = _chunked(gradient, patches, column)[0]
         return _smoothgrad(gradient, patches, column, samples, noise, seed), logits, {"samples": samples,
                                                                                      "noise": noise}
-    maps, logits, baseline_logit, gaps, used = integrated_gradients(gradient, patches, column, 0.0, steps,
-                                                                    tolerance, max_steps)
+    maps, logits, baseline_logit, gaps, used = integrated_gradients(gradient, patches, column, 0.0, tolerance,
+                                                                    max_points)
     return maps, logits, {"baseline": "silence (log-mel 0)", "baseline_logit": baseline_logit,
-                          "completeness_gap": gaps, "steps": used, "tolerance": tolerance}
+                          "completeness_gap": gaps, "evaluations": used, "tolerance": tolerance}
 
 
 def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", method="saliency", *, layer=None,
               sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, samples=16,
-              noise=0.15, steps=32, tolerance=1e-3, max_steps=512, seed=0):
+              noise=0.15, tolerance=1e-3, max_points=2048, seed=0):
     """Attributes a tag to the time-frequency bins of a recording's log-mel patches.
 
     Args:
@@ -235,7 +231,8 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
         layer: Grad-CAM's convolution layer (default: the last one).
         sample_rate, hop_seconds, last_patch: as in `zoo.tag`.
         samples, noise, seed: SmoothGrad's noisy copies, noise level (share of the patch's range), seed.
-        steps, tolerance, max_steps: integrated gradients' first grid, completeness tolerance, finest grid.
+        tolerance, max_points: integrated gradients' completeness tolerance and most gradient evaluations
+            per patch (the adaptive grid of `zoo.explain.path_integral`).
 
     Returns:
         Attribution (`logmel`, `maps`, `times`, `tag`, `method`, ...).
@@ -249,7 +246,7 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
         raise ZooError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
     recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
     maps, logits, details = attribute_patches(recording.patches, model, weights, tag, method, layer=layer,
-                                              samples=samples, noise=noise, steps=steps, tolerance=tolerance,
-                                              max_steps=max_steps, seed=seed)
+                                              samples=samples, noise=noise, tolerance=tolerance,
+                                              max_points=max_points, seed=seed)
     return Attribution(recording.patches, maps, recording.times, tag, method, network.name, weights, logits,
                        recording.starts, recording.n_frames, recording.waveform, details)

@@ -9,8 +9,8 @@ branches only through that tensor, so a tag's logit can be split between them:
   straight path of the logit's derivative along (b - b0) restricted to branch
   k's channels: a Jacobian-vector product, so one forward-mode pass gives the
   share of every tag at once. The shares sum to logit(b) - logit(b0) (the
-  trapezoid grid is refined until that holds within `tolerance` for every tag
-  and patch; the remaining gap is reported).
+  adaptive grid of `zoo.explain.path_integral` is refined until that holds
+  within `tolerance` for every tag and patch; the remaining gap is reported).
 - **Ablation**: logit(b) minus the logit with branch k's output replaced by its
   mean over a reference set, at every frame.
 
@@ -33,6 +33,7 @@ from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL,
 from zoo.errors import ZooError
 from zoo.explain.attribution import tag_index
 from zoo.explain.network import open_network
+from zoo.explain.path_integral import integrate_path
 from zoo.explain.recording import read_patches_many
 
 CONCATENATION = "branches"
@@ -53,7 +54,7 @@ class BranchAttribution:
         ablation: logit drop with each branch at its reference mean `[patches, branches, tags]`.
         gaps: completeness gap, shares' sum minus (logit - baseline logit) `[patches, tags]`.
         reference: what the baseline / ablation mean is ("training data" or the reference files).
-        details: steps used and tolerance.
+        details: path evaluations used per patch and tolerance.
     """
 
     label: str
@@ -130,7 +131,8 @@ def training_mean(network):
 @lru_cache(maxsize=2)
 def _parts(model, weights):
     """(lower: patches -> branch features, upper: branch features -> logits, slope: tf.function
-    (points, tangents) -> derivative of every logit along the tangents, by forward-mode differentiation)."""
+    (points, tangents) -> (logits, derivative of every logit along the tangents), by forward-mode
+    differentiation)."""
     net = open_network(model, weights).keras_model
     branches = net.get_layer(CONCATENATION).output
     upper = keras.Model(branches, net.get_layer("logits").output)
@@ -140,7 +142,7 @@ def _parts(model, weights):
     def slope(points, tangents):
         with tf.autodiff.ForwardAccumulator(points, tangents) as accumulator:
             logits = upper(points, training=False)
-        return accumulator.jvp(logits)
+        return logits, accumulator.jvp(logits)
 
     return keras.Model(net.input, branches), upper, slope
 
@@ -150,31 +152,22 @@ def _features(lower, patches):
                            for i in range(0, len(patches), CHUNK)])
 
 
-def _jvp(slope, points, tangents):
-    """Derivatives of every logit at `points` along `tangents` `[n, tags]`, in chunks."""
-    return np.concatenate([slope(points[i:i + CHUNK], tangents[i:i + CHUNK]).numpy()
-                           for i in range(0, len(points), CHUNK)])
-
-
-def _integrated(slope, features, baseline, masks, columns, target, steps, tolerance, max_steps):
-    """Branch shares of one patch for the logits `columns`: ([branches, tags], gap [tags], steps used)."""
+def _integrated(slope, features, baseline, masks, columns, start, end, tolerance, max_points):
+    """Branch shares of one patch for the logits `columns`: ([branches, tags], gap [tags], evaluations)."""
     delta = features - baseline
-    n, alphas, total = steps, np.linspace(0.0, 1.0, steps + 1), None
-    while True:
-        points = np.concatenate([baseline[None] + alphas[:, None, None] * delta[None]] * len(masks))
-        tangents = np.concatenate([np.broadcast_to(mask * delta, (len(alphas),) + delta.shape) for mask in masks])
-        slopes = _jvp(slope, points.astype(np.float32), tangents.astype(np.float32))
-        slopes = slopes.reshape(len(masks), len(alphas), -1)[..., columns]
-        if total is None:
-            total = slopes.sum(axis=1) - 0.5 * (slopes[:, 0] + slopes[:, -1])
-        else:
-            total = total + slopes.sum(axis=1)
-        shares = total / n
-        gap = shares.sum(axis=0) - target
-        if np.abs(gap).max() <= tolerance or n >= max_steps:
-            return shares, gap, n
-        alphas = (np.arange(n) + 0.5) / n
-        n *= 2
+    tangents = np.stack([mask * delta for mask in masks]).astype(np.float32)
+
+    def evaluate(alphas):
+        points = (baseline[None] + alphas[:, None, None] * delta[None]).astype(np.float32)
+        logits, parts = None, []
+        for tangent in tangents:
+            pairs = [slope(points[i:i + CHUNK], np.broadcast_to(tangent, points[i:i + CHUNK].shape))
+                     for i in range(0, len(points), CHUNK)]
+            logits = np.concatenate([p[0].numpy() for p in pairs])[:, columns]
+            parts.append(np.concatenate([p[1].numpy() for p in pairs])[:, columns])
+        return logits, np.stack(parts, axis=1)
+
+    return integrate_path(evaluate, start, end, tolerance, max_points=max_points, batch=4 * CHUNK)
 
 
 def reference_mean(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, *, sample_rate=None):
@@ -193,7 +186,7 @@ def reference_mean(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, *, samp
 
 def branch_attribution_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags=None, *, reference=None,
                             sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH,
-                            steps=32, tolerance=1e-3, max_steps=256):
+                            tolerance=1e-3, max_points=2048):
     """Branch attribution for many recordings (see `branch_attribution`).
 
     Yields:
@@ -226,20 +219,20 @@ def branch_attribution_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS
         dropped = np.asarray(upper(ablated, training=False))[:, columns].reshape(len(masks), len(features), -1)
         integrated, gaps, used = [], [], []
         for i, patch in enumerate(features):
-            shares, gap, n = _integrated(slope, patch, baseline, masks, columns, logits[i] - baseline_logits,
-                                         steps, tolerance, max_steps)
+            shares, gap, n = _integrated(slope, patch, baseline, masks, columns, baseline_logits, logits[i],
+                                         tolerance, max_points)
             integrated.append(shares)
             gaps.append(gap)
             used.append(n)
         ablation = (logits[None] - dropped).transpose(1, 0, 2)  # [patches, branches, tags]
         yield audio, BranchAttribution(str(audio), network.name, weights, tags, names, recording.times, logits,
                                        baseline_logits, np.stack(integrated), ablation,
-                                       np.stack(gaps), described, {"steps": used, "tolerance": tolerance})
+                                       np.stack(gaps), described, {"evaluations": used, "tolerance": tolerance})
 
 
 def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags=None, *, reference=None,
                        sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH,
-                       steps=32, tolerance=1e-3, max_steps=256):
+                       tolerance=1e-3, max_points=2048):
     """Each branch's share of each tag's logit, patch by patch, by integrated gradients and by ablation.
 
     Args:
@@ -248,7 +241,8 @@ def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags
         tags: tag names (default: every tag).
         reference: reference recordings for the baseline / ablation mean (default: the training data's mean).
         sample_rate, hop_seconds, last_patch: as in `zoo.tag`.
-        steps, tolerance, max_steps: integrated gradients' first grid, completeness tolerance, finest grid.
+        tolerance, max_points: integrated gradients' completeness tolerance and most path points per patch
+            (the adaptive grid of `zoo.explain.path_integral`).
 
     Returns:
         BranchAttribution.
@@ -258,8 +252,7 @@ def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags
     """
     ((_, result),) = branch_attribution_many([audio], model, weights, tags, reference=reference,
                                              sample_rate=sample_rate, hop_seconds=hop_seconds,
-                                             last_patch=last_patch, steps=steps, tolerance=tolerance,
-                                             max_steps=max_steps)
+                                             last_patch=last_patch, tolerance=tolerance, max_points=max_points)
     if isinstance(result, ZooError):
         raise result
     return result

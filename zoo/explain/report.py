@@ -1,8 +1,11 @@
 """The HTML report: one self-contained page (local files only, no network) with audio players.
 
-For a recording: its feature maps (`activations.png`), the model's filter maps
-and their null figure, the clip's top tags, and a player for the recording as
-the model hears it (16 kHz mono). For a folder written by `musiczoo explain
+For a recording: its feature maps (`activations.png`), the clip's top tags, a
+player for the recording as the model hears it (16 kHz mono), the top tags'
+attribution maps with players of the recording masked by them, each branch's
+share of the tags (models with concatenated branches), players of the most
+active first-layer units auralised, and the model's filter maps with their
+null figure. For a folder written by `musiczoo explain
 units`: every unit's excerpts with thumbnails, players and tags, and the
 model's filter maps. Every asset is a file next to `index.html` (or in the
 units folder, by relative path); the page loads no script, font or style
@@ -11,7 +14,6 @@ from anywhere else.
 
 import html
 import json
-import os
 from pathlib import Path
 
 import soundfile
@@ -23,48 +25,11 @@ from zoo.explain.activations import MAX_COLUMNS, activations
 from zoo.explain.filter_plots import write_filter_map
 from zoo.explain.filters import TEMPO_RANGE_BPM, filters
 from zoo.explain.pictures import plot_activations
+from zoo.explain.report_html import audio_player, image, url, write_page
+from zoo.explain.report_sections import attribution_section, auralisation_section, branch_section
 from zoo.signal.audio import open_audio
 
-STYLE = """
-body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1500px; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-h3 { font-size: 1em; margin: 1.2em 0 0.3em; }
-img.figure { max-width: 100%; border: 1px solid #ddd; }
-.cards { display: flex; flex-wrap: wrap; gap: 0.8em; }
-figure.card { margin: 0; width: 260px; font-size: 0.8em; }
-figure.card img { width: 260px; height: 96px; image-rendering: pixelated; display: block; }
-figure.card audio { width: 260px; }
-table { border-collapse: collapse; font-size: 0.9em; } td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; }
-.note { color: #555; font-size: 0.9em; }
-"""
-
-
-def _page(title, body):
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n"
-            f"<body>\n<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
-
-
-def _write_page(out_dir, title, body):
-    path = Path(out_dir) / "index.html"
-    with atomic_path(path) as tmp:
-        tmp.write_text(_page(title, body), encoding="utf-8")
-    return path
-
-
-def _url(path, out_dir):
-    """A relative URL from `out_dir` to `path`, quoted for an attribute."""
-    return html.escape(Path(os.path.relpath(path, out_dir)).as_posix(), quote=True)
-
-
-def _image(path, out_dir, alt):
-    return f'<img class="figure" src="{_url(path, out_dir)}" alt="{html.escape(alt, quote=True)}">'
-
-
-def _audio(path, out_dir):
-    return f'<audio controls preload="metadata" src="{_url(path, out_dir)}"></audio>'
-
+EXPLAIN_DEFAULTS = {"attribution_tags": 2, "method": "gradcam", "branches": True, "auralised_units": 3}
 
 def write_listening_copy(audio, path):
     """Writes a recording as 16 kHz mono Ogg Vorbis (what the model hears), block by block, atomically."""
@@ -81,7 +46,7 @@ def _filter_section(model, weights, out_dir):
     written = write_filter_map(filter_map, Path(out_dir) / "filters")
     parts = ["<h2>First-layer filters</h2>",
              f'<p class="note">One picture per branch, sorted into a musical map (timbral by band, temporal by '
-             f'periodicity); every number is in <a href="{_url(written["json"], out_dir)}">filters.json</a>.</p>']
+             f'periodicity); every number is in <a href="{url(written["json"], out_dir)}">filters.json</a>.</p>']
     fractions = filter_map.tempo_fractions()
     if fractions:
         low, high = TEMPO_RANGE_BPM
@@ -92,15 +57,20 @@ def _filter_section(model, weights, out_dir):
         parts.append(f"<table><tr><th>temporal layer</th><th>learned in {low:g}-{high:g} BPM</th>"
                      f"<th>random init (95% of draws)</th></tr>{rows}</table>")
     if written["null"]:
-        parts.append(_image(written["null"], out_dir, "learned against randomly initialised filters"))
-    for name, image in written["images"].items():
-        parts.append(f"<h3>{html.escape(name)}</h3>{_image(image, out_dir, f'filters of {name}')}")
+        parts.append(image(written["null"], out_dir, "learned against randomly initialised filters"))
+    for name, picture in written["images"].items():
+        parts.append(f"<h3>{html.escape(name)}</h3>{image(picture, out_dir, f'filters of {name}')}")
     return "\n".join(parts)
 
 
 def recording_report(audio, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None,
-                     max_columns=MAX_COLUMNS, with_filters=True):
-    """Writes `out_dir/index.html` for one recording: player, feature maps, top tags, filter maps.
+                     max_columns=MAX_COLUMNS, with_filters=True, explain=EXPLAIN_DEFAULTS):
+    """Writes `out_dir/index.html` for one recording: player, feature maps, top tags, explanations, filter maps.
+
+    `explain` sets the explanation sections (see `EXPLAIN_DEFAULTS`): attribution maps of the top
+    `attribution_tags` tags by `method`, the branch shares of the top 10 tags (`branches`, models with
+    concatenated branches only) and the `auralised_units` most active units of the first auralisable layer;
+    0 or False leaves a section out.
 
     Returns:
         Path of `index.html`.
@@ -116,13 +86,21 @@ def recording_report(audio, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHT
     tags = "".join(f"<tr><td>{html.escape(tag)}</td><td>{p:.3f}</td></tr>" for tag, p in acts.taggram.top(10))
     body = [f'<p>{html.escape(str(audio))}: {acts.duration:.1f} s, {html.escape(acts.model)} '
             f'({html.escape(str(acts.weights))})</p>',
-            f"<p>{_audio(out_dir / 'recording.ogg', out_dir)}</p>",
+            f"<p>{audio_player(out_dir / 'recording.ogg', out_dir)}</p>",
             '<p class="note">Played as the model hears it: 16 kHz mono.</p>',
-            "<h2>Feature maps</h2>", _image(out_dir / "activations.png", out_dir, f"feature maps of {name}"),
+            "<h2>Feature maps</h2>", image(out_dir / "activations.png", out_dir, f"feature maps of {name}"),
             f"<h2>Top tags (mean over patches)</h2><table>{tags}</table>"]
+    settings = {**EXPLAIN_DEFAULTS, **explain}
+    if settings["attribution_tags"]:
+        top = [tag for tag, _ in acts.taggram.top(settings["attribution_tags"])]
+        body.append(attribution_section(audio, out_dir, model, weights, top, settings["method"]))
+    if settings["branches"]:
+        body.append(branch_section(audio, out_dir, model, weights, [tag for tag, _ in acts.taggram.top(10)]))
+    if settings["auralised_units"]:
+        body.append(auralisation_section(audio, out_dir, model, weights, settings["auralised_units"]))
     if with_filters:
         body.append(_filter_section(model, weights, out_dir))
-    return _write_page(out_dir, f"What {acts.model} hears in {name}", "\n".join(body))
+    return write_page(out_dir, f"What {acts.model} hears in {name}", "\n".join(body))
 
 
 def _unit_html(unit, units_dir, out_dir):
@@ -132,8 +110,8 @@ def _unit_html(unit, units_dir, out_dir):
         tags = ", ".join(f"{html.escape(t)} {p:.2f}" for t, p in excerpt["top_tags"])
         where = f"{html.escape(Path(excerpt['file']).name)} at {excerpt['start_seconds']:.1f} s"
         media = "" if excerpt["audio"] is None else (
-            _image(units_dir / excerpt["thumbnail"], out_dir, f"log-mel of {where}").replace('class="figure" ', "")
-            + _audio(units_dir / excerpt["audio"], out_dir))
+            image(units_dir / excerpt["thumbnail"], out_dir, f"log-mel of {where}").replace('class="figure" ', "")
+            + audio_player(units_dir / excerpt["audio"], out_dir))
         cards.append(f'<figure class="card">{media}<figcaption>{where}, score {excerpt["score"]:.3g}<br>{tags}'
                      "</figcaption></figure>")
     return (f"<h3>unit {unit['unit']}: most over-represented tag <b>{html.escape(over['tag'])}</b> "
@@ -167,11 +145,11 @@ def units_report(units_dir, out_dir=None, with_filters=True):
     body.extend(_unit_html(unit, units_dir, out_dir) for unit in doc["units"])
     if with_filters:
         body.append(_filter_section(doc["model"], doc["weights"], out_dir))
-    return _write_page(out_dir, f"What excites each unit of {doc['model']} {doc['layer']}", "\n".join(body))
+    return write_page(out_dir, f"What excites each unit of {doc['model']} {doc['layer']}", "\n".join(body))
 
 
 def report(source, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, max_columns=MAX_COLUMNS,
-           with_filters=True):
+           with_filters=True, explain=EXPLAIN_DEFAULTS):
     """The HTML report of a recording, or of a folder written by `musiczoo explain units`.
 
     Args:
@@ -180,10 +158,11 @@ def report(source, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers
         model, weights, layers, max_columns: for a recording, as in `zoo.explain.activations`
             (a units folder names its own model).
         with_filters: also show the model's first-layer filter maps.
+        explain: for a recording, the explanation sections (see `recording_report`).
 
     Returns:
         Path of `index.html`.
     """
     if Path(str(source)).is_dir():
         return units_report(source, out_dir, with_filters)
-    return recording_report(source, out_dir, model, weights, layers, max_columns, with_filters)
+    return recording_report(source, out_dir, model, weights, layers, max_columns, with_filters, explain)
