@@ -73,17 +73,18 @@ def check_page(driver, page, screenshot, timeout=60.0):
 @pytest.mark.slow
 def test_the_recording_report_opens_in_chromium(tmp_path, browser, report):
     song = tmp_path / "song.flac"
-    soundfile.write(song, synth("chords", 7.0, sample_rate=44100), 44100)
+    soundfile.write(song, synth("chords", 4.0, sample_rate=44100), 44100)
     page = html_report(song, tmp_path / "report", model="timbral_temporal", weights="mtt")
     state = check_page(browser, page, tmp_path / "report" / "screenshot.png")
     report(f"screenshot: {tmp_path / 'report' / 'screenshot.png'}")
     durations = {src: duration for src, _, duration, _ in state["audio"]}
-    assert len(durations) == 1 + 2 + 3 and all(abs(d - 7.0) < 0.1 for d in durations.values())
-    assert sum(src.startswith("attribution.") and src.endswith(".gradcam.ogg") for src in durations) == 2
+    assert len(durations) == 1 + 2 + 3 and all(abs(d - 4.0) < 0.1 for d in durations.values())
+    assert sum(src.startswith("attribution.") and src.endswith(".integrated_gradients.ogg") for src in durations) == 2
     assert sum(src.startswith("auralised.timbral_") for src in durations) == 3
     sources = {src for src, _, _ in state["images"]}
     assert {"activations.png", "branches.png", "filters/null.png", "filters/temporal_128_conv.png"} <= sources
-    assert sum(src.startswith("attribution.") and src.endswith(".gradcam.png") for src in sources) == 2
+    assert sum(src.startswith("attribution.") and src.endswith(".integrated_gradients.png") for src in sources) == 2
+    assert page.read_text().count("Completeness: the map sums") == 2
     html = page.read_text()
     assert "http://" not in html and "https://" not in html and "<script" not in html
 

@@ -190,7 +190,9 @@ def add_explain_commands(subcommands):
     report.add_argument("--attribution-tags", type=int, default=2, metavar="N",
                         help="for a file: attribution maps of the N top tags (0: none; default: 2)")
     report.add_argument("--method", choices=("saliency", "smoothgrad", "integrated_gradients", "gradcam"),
-                        default="gradcam", help="for a file: attribution method (default: gradcam)")
+                        default="integrated_gradients",
+                        help="for a file: attribution method (default: integrated_gradients, the most faithful in "
+                             "benchmarks/faithfulness.py)")
     report.add_argument("--no-branches", action="store_true", help="for a file: leave out the branch shares")
     report.add_argument("--auralised-units", type=int, default=3, metavar="N",
                         help="for a file: auralise the N most active first-layer units (0: none; default: 3)")

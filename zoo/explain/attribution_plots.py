@@ -42,7 +42,8 @@ def plot_attribution(attribution, path, title=None):
     probability = attribution.probabilities
     twin = bottom.twinx()
     twin.step(np.append(attribution.times, min(seconds, attribution.times[-1] + 3.0)),
-              np.append(probability, probability[-1]), where="post", color="white", linewidth=1.5)
+              np.append(probability, probability[-1]), where="post", color="black" if signed else "white",
+              linewidth=1.5)
     twin.set_ylim(0, 1)
     twin.set_ylabel(f"p({attribution.tag})", fontsize=8)
     for axes in (top, bottom):
@@ -51,7 +52,7 @@ def plot_attribution(attribution, path, title=None):
         axes.set_yticklabels(labels, fontsize=7)
         axes.set_ylabel("Hz")
     bottom.set_xlabel("time (s)")
-    figure.colorbar(image, ax=[top, bottom], pad=0.06, label="attribution")
+    figure.colorbar(image, ax=[top, bottom], pad=0.15, label="attribution")
     figure.suptitle(f"{title or ''}  {attribution.model} ({attribution.weights})", fontsize=9)
     _save(figure, path)
 

@@ -57,7 +57,7 @@ def integrate_path(evaluate, start, end, tolerance=1e-3, first=16, max_points=20
             done = np.abs(signed).max(axis=1) <= 0.01 * tolerance * widths
             folded_gap = folded_gap + signed[done].sum(axis=0)
             final = final + np.einsum("n,npt->pt", widths[done], parts[done], dtype=np.float64)
-            kept = (lows[~done], highs[~done], f_lows[~done], f_highs[~done], parts[~done], signed[~done], f_mids[~done])
+            kept = tuple(column[~done] for column in (lows, highs, f_lows, f_highs, parts, signed, f_mids))
             open_ = kept if open_ is None else tuple(np.concatenate(pair) for pair in zip(open_, kept))
         lows, highs, f_lows, f_highs, parts, signed, f_mids = open_
         gap = folded_gap + signed.sum(axis=0)

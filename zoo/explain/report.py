@@ -29,7 +29,7 @@ from zoo.explain.report_html import audio_player, image, url, write_page
 from zoo.explain.report_sections import attribution_section, auralisation_section, branch_section
 from zoo.signal.audio import open_audio
 
-EXPLAIN_DEFAULTS = {"attribution_tags": 2, "method": "gradcam", "branches": True, "auralised_units": 3}
+EXPLAIN_DEFAULTS = {"attribution_tags": 2, "method": "integrated_gradients", "branches": True, "auralised_units": 3}
 
 def write_listening_copy(audio, path):
     """Writes a recording as 16 kHz mono Ogg Vorbis (what the model hears), block by block, atomically."""
