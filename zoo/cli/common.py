@@ -95,6 +95,24 @@ def output_paths(inputs, out_dir, suffix):
     return targets
 
 
+def per_file_outputs(paths, out, suffix):
+    """Inputs and outputs of a command that writes one file per input under `--out`.
+
+    Args:
+        paths: files and folders as given on the command line.
+        out: the `--out` folder (created up front).
+        suffix: the outputs' suffix (".npz", ".scales.tsv").
+
+    Returns:
+        (input files in order, dict input path -> output path).
+
+    Raises:
+        ZooError: `--out` unusable, or two inputs that would write the same output.
+    """
+    inputs = find_inputs(paths)
+    return [path for path, _ in inputs], output_paths(inputs, output_folder(out, "--out"), suffix)
+
+
 def output_folder(path, option):
     """Creates the output folder `path` of `option` (e.g. "--out") up front, or says why it cannot be.
 

@@ -14,9 +14,8 @@ from zoo.cli.common import (
     audio_files,
     checked,
     each_result,
-    find_inputs,
     output_folder,
-    output_paths,
+    per_file_outputs,
     report_error,
 )
 from zoo.cli.startup import import_tensorflow
@@ -73,9 +72,7 @@ def cmd_activations(args):
     from zoo.explain.network import open_network
     from zoo.explain.pictures import plot_activations
 
-    inputs = find_inputs(args.files)
-    targets = output_paths(inputs, output_folder(args.out, "--out"), ".png")
-    files = [path for path, _ in inputs]
+    files, targets = per_file_outputs(args.files, args.out, ".png")
     if args.layer:
         open_network(args.model, args.weights).check_layers(args.layer)  # a bad name is a usage error
 

@@ -3,7 +3,7 @@
 import csv
 from pathlib import Path
 
-from zoo.cli.common import OK, each_result, find_inputs, output_folder, output_paths
+from zoo.cli.common import OK, each_result, output_folder, per_file_outputs
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, SAMPLE_RATE
 from zoo.errors import ZooError
 
@@ -86,10 +86,8 @@ def cmd_branches(args):
     from zoo.explain.attribution_plots import plot_branches
     from zoo.explain.branches import aggregate, branch_attribution_many
 
-    inputs = find_inputs(args.files)
-    out = output_folder(args.out, "--out")
-    targets = output_paths(inputs, out, ".branches.tsv")
-    files = [path for path, _ in inputs]
+    files, targets = per_file_outputs(args.files, args.out, ".branches.tsv")
+    out = Path(args.out)
     reference = audio_files(args.reference) if args.reference else None
     done = []
 

@@ -1,7 +1,7 @@
 """`musiczoo explain scales`: which pyramid level of the multiscale model carries each tag of a recording."""
 
 from zoo import checks
-from zoo.cli.common import checked, each_result, find_inputs, output_folder, output_paths
+from zoo.cli.common import checked, each_result, per_file_outputs
 from zoo.cli.startup import import_tensorflow
 from zoo.contract import DEFAULT_WEIGHTS
 
@@ -10,9 +10,7 @@ def cmd_scales(args):
     import_tensorflow()
     from zoo.explain.scales import plot_contributions, scale_contributions_many, write_table
 
-    inputs = find_inputs(args.files)
-    targets = output_paths(inputs, output_folder(args.out, "--out"), ".scales.tsv")
-    files = [path for path, _ in inputs]
+    files, targets = per_file_outputs(args.files, args.out, ".scales.tsv")
 
     def write(path, result):
         table = targets[path]

@@ -13,6 +13,7 @@ from zoo.cli.common import (
     find_inputs,
     output_folder,
     output_paths,
+    per_file_outputs,
 )
 from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE
@@ -140,9 +141,7 @@ def cmd_extract(args):
     from zoo.inference.api import extract_many
     from zoo.inference.writers import save_features
 
-    inputs = find_inputs(args.files)
-    targets = output_paths(inputs, output_folder(args.out, "--out"), ".npz")
-    files = [path for path, _ in inputs]
+    files, targets = per_file_outputs(args.files, args.out, ".npz")
 
     def write(path, features):
         save_features(features, targets[path])
