@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python benchmarks/precision.py [--rounds 2] [--real DIR]
 
-Tags the file set of `benchmarks/throughput.py` with `zoo.tag_many` in
+Tags the file set of `benchmarks/throughput.py` with `zoo.tag_many` (TensorFlow runtime) in
 float32 and in bfloat16 (Keras mixed_bfloat16: float32 weights, bfloat16
 arithmetic), alternating, `--rounds` times each after a warm-up, and reports
 audio-seconds per second, the speed-up, the share of files whose top-3 tags
@@ -58,11 +58,11 @@ def main():
         print(f"{len(paths)} files, {audio_seconds / 60:.1f} min of audio\n")
         results, rates = {}, {"float32": 0.0, "bfloat16": 0.0}
         for precision in rates:  # warm-up: builds both networks
-            list(zoo.tag_many(paths[:1], precision=precision))
+            list(zoo.tag_many(paths[:1], precision=precision, runtime="tensorflow"))
         for _ in range(args.rounds):
             for precision in rates:
                 start = time.perf_counter()
-                results[precision] = [r for _, r in zoo.tag_many(paths, precision=precision)]
+                results[precision] = [r for _, r in zoo.tag_many(paths, precision=precision, runtime="tensorflow")]
                 rates[precision] = max(rates[precision], audio_seconds / (time.perf_counter() - start))
         same_top3 = sum([t for t, _ in a.top(3)] == [t for t, _ in b.top(3)]
                         for a, b in zip(results["float32"], results["bfloat16"]))
