@@ -85,6 +85,7 @@ def test_attribute_rejects_unknown_tags_methods_and_layers(call, words):
         assert word in str(caught.value)
 
 
+@pytest.mark.slow  # 11-15 s: path integrals and three commands
 def test_branch_attribution_is_complete_and_names_its_baseline(report):
     from zoo.explain.branches import branch_attribution
 
@@ -156,6 +157,7 @@ def test_every_sub_command_refuses_bad_names(argv, words, write_audio, tmp_path,
         assert word in error
 
 
+@pytest.mark.slow  # 11-15 s: path integrals and three commands
 def test_the_commands_write_pictures_audio_and_tables(write_audio, tmp_path, capsys):
     from PIL import Image
 
