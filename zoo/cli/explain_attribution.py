@@ -4,35 +4,29 @@ import csv
 from pathlib import Path
 
 from zoo.cli.common import OK, each_result, output_folder, per_file_outputs
-from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, SAMPLE_RATE
+from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 
 
 def _write_wav(path, waveform):
-    import soundfile
+    from zoo.explain.recording import write_waveform
 
-    from zoo.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        soundfile.write(tmp, waveform, SAMPLE_RATE, subtype="FLOAT", format="WAV")
+    write_waveform(waveform, path)
     print(path, flush=True)
 
 
 def cmd_auralise(args):
-    from zoo.explain.auralise import auralise_units, check_layer, unit_activity
+    from zoo.explain.auralise import auralise_top_units, auralise_units, check_layer
     from zoo.explain.network import open_network
-    from zoo.explain.recording import read_recording
 
-    network = open_network(args.model, args.weights)
-    check_layer(network, args.layer)
+    check_layer(open_network(args.model, args.weights), args.layer)
     out = output_folder(args.out, "--out")
     path = Path(args.file)
     if args.top:
-        recording = read_recording(path)
-        units = [int(u) for u in unit_activity(network, args.layer, recording.patches).argsort()[::-1][:args.top]]
+        units, waveforms, waveform = auralise_top_units(path, args.model, args.weights, args.layer, args.top)
     else:
         units = args.unit
-    waveforms, waveform = auralise_units(path, args.model, args.weights, args.layer, units)
+        waveforms, waveform = auralise_units(path, args.model, args.weights, args.layer, units)
     _write_wav(out / f"{path.stem}.input.wav", waveform)
     for unit, audio in zip(units, waveforms):
         _write_wav(out / f"{path.stem}.{args.layer}.unit{unit}.wav", audio)

@@ -159,9 +159,27 @@ def auralise_units(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer="t
     Returns:
         (waveforms `[units, samples]` float32 at 16 kHz, the recording's 16 kHz waveform `[samples]`).
     """
+    check_layer(open_network(model, weights), layer)
+    recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
+    return _auralise_recording(recording, model, weights, layer, units)
+
+
+def auralise_top_units(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer="timbral_7x38_conv", n=3, *,
+                       sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH):
+    """Auralises the `n` units of `layer` most active on the recording (mean positive activation), decoded once.
+
+    Returns:
+        (unit indices, most active first; waveforms `[n, samples]`; the recording's 16 kHz waveform `[samples]`).
+    """
     network = open_network(model, weights)
     check_layer(network, layer)
     recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
+    units = [int(u) for u in unit_activity(network, layer, recording.patches).argsort()[::-1][:n]]
+    return (units, *_auralise_recording(recording, model, weights, layer, units))
+
+
+def _auralise_recording(recording, model, weights, layer, units):
+    """(waveforms `[units, samples]`, the recording's waveform) for a decoded `Recording`."""
     reconstructions = deconvolve(recording.patches, model, weights, layer, units)
     waveforms = [apply_mel_mask(recording.waveform, mel_mask(r, recording.starts, recording.n_frames))
                  for r in reconstructions]

@@ -6,9 +6,12 @@ so an explanation is about exactly the input that was tagged.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import soundfile
 
+from zoo.atomic import atomic_path
 from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, SAMPLE_RATE, frame_seconds
 from zoo.inference import pipeline
 from zoo.inference.api import openers
@@ -95,3 +98,11 @@ def frame_values(values, starts, n_frames):
         out[start:stop][fresh] = patch[:stop - start][fresh]
         done[start:stop] = True
     return out
+
+
+def write_waveform(waveform, path):
+    """Writes a 16 kHz mono waveform `[samples]` atomically: Ogg Vorbis for `.ogg`, float WAV otherwise."""
+    kind = {"format": "OGG", "subtype": "VORBIS"} if Path(path).suffix == ".ogg" else {"format": "WAV",
+                                                                                       "subtype": "FLOAT"}
+    with atomic_path(path) as tmp:
+        soundfile.write(tmp, waveform, SAMPLE_RATE, **kind)

@@ -9,25 +9,22 @@ import html
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
-from zoo.atomic import atomic_path
-from zoo.contract import SAMPLE_RATE
+from zoo.errors import ZooError
 from zoo.explain.attribution import attribute
 from zoo.explain.attribution_plots import plot_attribution, plot_branches
-from zoo.explain.auralise import auralisable_layers, auralise_units, unit_activity
-from zoo.explain.branches import CONCATENATION, branch_attribution
+from zoo.explain.auralise import auralisable_layers, auralise_top_units
+from zoo.explain.branches import branch_attribution, branch_layout
 from zoo.explain.network import open_network
-from zoo.explain.recording import read_recording
+from zoo.explain.recording import write_waveform
 from zoo.explain.report_html import audio_player, image
 from zoo.explain.tuning import tuning
 
 
 def write_ogg(waveform, path):
-    """Writes a 16 kHz waveform `[samples]` as Ogg Vorbis, atomically (peaks above 1 scaled down)."""
+    """Writes a 16 kHz waveform `[samples]` as Ogg Vorbis, atomically, peaks above 1 scaled down (Vorbis clips)."""
     peak = float(np.abs(waveform).max()) if len(waveform) else 0.0
-    with atomic_path(path) as tmp:
-        soundfile.write(tmp, waveform / peak if peak > 1 else waveform, SAMPLE_RATE, format="OGG", subtype="VORBIS")
+    write_waveform(waveform / peak if peak > 1 else waveform, path)
 
 
 def _safe(name):
@@ -63,8 +60,9 @@ def attribution_section(audio, out_dir, model, weights, tags, method="integrated
 
 def branch_section(audio, out_dir, model, weights, tags):
     """Timbral against temporal share of each of `tags`' logit; empty for a model without concatenated branches."""
-    network = open_network(model, weights)
-    if CONCATENATION not in {layer.name for layer in network.keras_model.layers}:
+    try:
+        branch_layout(open_network(model, weights))
+    except ZooError:  # no concatenated branches: nothing to split
         return ""
     result = branch_attribution(audio, model, weights, tags)
     plot_branches(result, out_dir / "branches.png", n_tags=len(tags))
@@ -84,11 +82,8 @@ def branch_section(audio, out_dir, model, weights, tags):
 
 def auralisation_section(audio, out_dir, model, weights, n_units=3, layer=None):
     """The `n_units` most active units of the first auralisable layer, as audio (Choi et al.'s deconvolution)."""
-    network = open_network(model, weights)
-    layer = layer or auralisable_layers(network)[0]
-    recording = read_recording(audio)
-    units = [int(u) for u in unit_activity(network, layer, recording.patches).argsort()[::-1][:n_units]]
-    waveforms, _ = auralise_units(audio, model, weights, layer, units)
+    layer = layer or auralisable_layers(open_network(model, weights))[0]
+    units, waveforms, _ = auralise_top_units(audio, model, weights, layer, n_units)
     peaks = tuning(model, weights, layer).peak_hz()
     cards = []
     for unit, waveform in zip(units, waveforms):

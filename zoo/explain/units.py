@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from zoo import checks
 from zoo.atomic import atomic_path
@@ -34,6 +33,7 @@ from zoo.errors import ZooError, file_error
 from zoo.explain.activations import time_major
 from zoo.explain.network import open_network
 from zoo.explain.pictures import save_thumbnail
+from zoo.explain.recording import write_waveform
 from zoo.inference import pipeline
 from zoo.inference.api import openers
 from zoo.signal.audio import open_audio
@@ -248,8 +248,7 @@ def _cut(path, file, starts, out_dir):
         if not len(audio):
             continue
         name = _name(file, by_sample[sample])
-        with atomic_path(out_dir / "excerpts" / f"{name}.ogg") as tmp:
-            soundfile.write(tmp, audio, SAMPLE_RATE, format="OGG", subtype="VORBIS")
+        write_waveform(audio, out_dir / "excerpts" / f"{name}.ogg")
         stream = LogmelStream()
         logmel = np.concatenate([stream.push(audio), stream.finish()])
         save_thumbnail(logmel, out_dir / "thumbnails" / f"{name}.png")
