@@ -51,28 +51,42 @@ def test_attribute_returns_one_map_per_patch(model, method):
     assert listened.shape == result.waveform.shape
 
 
-@pytest.mark.parametrize("model,tag,signal", [
-    ("crnn", "piano", "chords"),
-    pytest.param("timbral_temporal", "drums", "drums", marks=pytest.mark.slow),  # ~200 gradients of 0.2 s
+@pytest.mark.parametrize("model,tag,signal,baseline", [
+    ("crnn", "piano", "chords", "mean"),
+    ("crnn", "piano", "chords", "silence"),
+    pytest.param("timbral_temporal", "drums", "drums", "mean", marks=pytest.mark.slow),  # ~200 gradients of 0.2 s
 ])
-def test_integrated_gradients_are_complete_within_1e_3(model, tag, signal, report):
+def test_integrated_gradients_are_complete_within_1e_3(model, tag, signal, baseline, report):
     from zoo.explain.attribution import attribute
 
     waveform = drum_loop(3.0) if signal == "drums" else synth(signal, 3.0)
-    result = attribute(waveform, model, "mtt", tag, "integrated_gradients", sample_rate=SR)
+    result = attribute(waveform, model, "mtt", tag, "integrated_gradients", sample_rate=SR, baseline=baseline)
     gap = result.details["completeness_gap"]
     total = result.maps.reshape(len(gap), -1).sum(axis=1)
     expected = result.logits - result.details["baseline_logit"]
     assert np.allclose(total - expected, gap, atol=1e-5)  # the reported gap is the real one
     assert np.abs(gap).max() <= 1e-3
-    report(f"input IG, {model}, 3 s {signal}: gap {np.abs(gap).max():.1e} with "
+    assert baseline in result.details["baseline"]
+    report(f"input IG from the {baseline} baseline, {model}, 3 s {signal}: gap {np.abs(gap).max():.1e} with "
            f"{result.details['evaluations'].max()} gradients (bar: 1e-3)")
+
+
+def test_the_mean_baseline_is_each_patch_own_mean():
+    from zoo.explain.attribution import baseline_patches
+
+    patches = np.stack([np.full((187, 96), 1.0), np.linspace(0, 2, 187 * 96).reshape(187, 96)]).astype(np.float32)
+    starts = baseline_patches(patches, "mean")
+    assert starts.shape == patches.shape
+    assert np.allclose(starts[0], 1.0) and np.allclose(starts[1], 1.0) and np.ptp(starts[1]) == 0
+    assert not baseline_patches(patches, "silence").any()
 
 
 @pytest.mark.parametrize("call,words", [
     (lambda a: a(synth("noise", 3.0), "crnn", "mtt", "drum", sample_rate=SR), ["no tag 'drum'", "drums", "choral"]),
     (lambda a: a(synth("noise", 3.0), "vgg", "msd", "drums", sample_rate=SR), ["no tag 'drums'", "rock", "happy"]),
     (lambda a: a(synth("noise", 3.0), "crnn", "mtt", "drums", "lime", sample_rate=SR), ["unknown attribution method"]),
+    (lambda a: a(synth("noise", 3.0), "crnn", "mtt", "drums", "integrated_gradients", baseline="blur", sample_rate=SR),
+     ["unknown integrated-gradients baseline 'blur'", "mean", "silence"]),
     (lambda a: a(synth("noise", 3.0), "crnn", "mtt", "drums", "gradcam", layer="gru1", sample_rate=SR),
      ["not one", "conv4"]),
 ])
@@ -177,3 +191,13 @@ def test_the_commands_write_pictures_audio_and_tables(write_audio, tmp_path, cap
     assert Image.open(out / "loop.drums.saliency.png").size[0] > 0
     table = (out / "collection.branches.tsv").read_text().splitlines()
     assert table[0].startswith("tag\tprobability") and len(table) == 3
+
+
+def test_attribute_command_integrated_gradients_from_silence(write_audio, tmp_path, capsys):
+    path = write_audio("loop.wav", drum_loop(3.0), SR)
+    assert main(["explain", "attribute", str(path), "--tag", "drums", "--model", "crnn", "--method",
+                 "integrated_gradients", "--baseline", "silence", "--out", str(tmp_path)]) == 0
+    saved = np.load(tmp_path / "loop.drums.integrated_gradients.npz")
+    gap = saved["maps"].reshape(len(saved["logits"]), -1).sum(axis=1) - (saved["logits"] - saved["baseline_logit"])
+    assert np.abs(gap).max() <= 1e-3 + 1e-5
+    assert not (saved["logmel"] == 0).all() and "completeness" in capsys.readouterr().out

@@ -42,7 +42,7 @@ def cmd_attribute(args):
 
     out = output_folder(args.out, "--out")
     path = Path(args.file)
-    result = attribute(path, args.model, args.weights, args.tag, args.method, layer=args.layer)
+    result = attribute(path, args.model, args.weights, args.tag, args.method, layer=args.layer, baseline=args.baseline)
     stem = f"{path.stem}.{args.tag.replace('/', '_')}.{args.method}"  # has dots: no Path.with_suffix below
     picture, arrays, audio = (out / f"{stem}.{kind}" for kind in ("png", "npz", "wav"))
     plot_attribution(result, picture, title=path.name)
@@ -136,6 +136,8 @@ def add_explain_commands(commands):
     attribute.add_argument("--method", default="saliency",
                            choices=("saliency", "smoothgrad", "integrated_gradients", "gradcam"))
     attribute.add_argument("--layer", help="Grad-CAM's convolution layer (default: the last convolution)")
+    attribute.add_argument("--baseline", default="mean", choices=("mean", "silence"),
+                           help="integrated gradients' starting point: each patch's mean log-mel (default) or silence")
     attribute.add_argument("--listen", action="store_true", help="also write the recording masked by the map")
     _model_arguments(attribute)
     attribute.set_defaults(run=cmd_attribute)

@@ -9,8 +9,11 @@ Gradients are taken with `tf.GradientTape` with respect to the log-mel patch
 - `smoothgrad`: the mean of |gradient| over `samples` copies of the patch with
   Gaussian noise of `noise` times the patch's value range added (Smilkov et al. 2017).
 - `integrated_gradients`: (x - x') times the mean gradient on the straight path
-  from the baseline x' to x (Sundararajan et al. 2017). The baseline is the
-  log-mel of silence (all zeros: log10(1 + 0)). The path integral is a
+  from the baseline x' to x (Sundararajan et al. 2017). Baselines: `mean`
+  (default), each patch's own mean log-mel everywhere, the reference that
+  deletion replaces bins with, so the map says what moving a bin to the
+  patch's level costs the tag (the most faithful in `benchmarks/faithfulness.py`);
+  `silence`, the log-mel of silence (all zeros: log10(1 + 0)). The path integral is a
   midpoint sum on an adaptive grid refined where the gradient changes until
   the attribution sums to logit(x) - logit(x') within `tolerance` for every
   patch (`zoo.explain.path_integral`), or `max_points` gradients are spent;
@@ -36,6 +39,7 @@ from zoo.explain.recording import frame_values, read_recording
 from zoo.explain.stft import apply_mel_mask
 
 METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
+BASELINES = {"mean": "each patch's mean log-mel", "silence": "silence (log-mel 0)"}  # integrated gradients
 CHUNK = 8  # inputs per backward pass (bounds memory: the musicnn branches keep ~50 MB per patch)
 
 
@@ -53,8 +57,8 @@ class Attribution:
         logits: the tag's logit on each patch `[patches]`.
         starts: first frame of each patch `[patches]`; n_frames: frames of the recording.
         waveform: the recording at 16 kHz `[samples]` (what `listen` masks).
-        details: method settings and checks (layer, samples, noise, evaluations, baseline logits and
-            completeness gap per patch for integrated gradients).
+        details: method settings and checks (layer, samples, noise; for integrated gradients the baseline,
+            and per patch the baseline's logit, the completeness gap and the gradients evaluated).
     """
 
     logmel: np.ndarray
@@ -87,6 +91,14 @@ def tag_index(network, tag):
     if tag not in network.tags:
         raise ZooError(f"{network.name} has no tag {tag!r}; its tags: {', '.join(network.tags)}")
     return network.tags.index(tag)
+
+
+def check_method(method, baseline="mean"):
+    """ZooError for an unknown attribution method or integrated-gradients baseline, listing the known ones."""
+    if method not in METHODS:
+        raise ZooError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
+    if baseline not in BASELINES:
+        raise ZooError(f"unknown integrated-gradients baseline {baseline!r}; choose from {', '.join(BASELINES)}")
 
 
 def _logit_output(model):
@@ -151,39 +163,47 @@ def _smoothgrad(gradient, patches, tag, samples, noise, seed):
     return out
 
 
-def integrated_gradients(gradient, patches, tag, baseline, tolerance=1e-3, max_points=2048):
+def baseline_patches(patches, baseline):
+    """Integrated gradients' starting point for each patch `[patches, 187, 96]`, by name (a key of `BASELINES`)."""
+    patches = np.asarray(patches, np.float32)
+    if baseline == "silence":
+        return np.zeros_like(patches)
+    return np.broadcast_to(patches.mean(axis=(1, 2), keepdims=True), patches.shape).astype(np.float32)
+
+
+def integrated_gradients(gradient, patches, tag, baselines, tolerance=1e-3, max_points=2048):
     """Integrated gradients of each patch on an adaptive grid, complete within `tolerance`.
 
     Args:
         gradient: tf.function (inputs, tag) -> (logits, gradients).
-        patches: `[patches, ...]`; baseline: `[...]` (broadcast to every patch).
+        patches: `[patches, ...]`; baselines: one per patch, like `patches` (or broadcastable to it).
         tag: output column.
         tolerance, max_points: see `zoo.explain.path_integral.integrate_path`.
 
     Returns:
-        (attributions like `patches`, logits `[patches]`, baseline logit, gaps `[patches]`,
+        (attributions like `patches`, logits `[patches]`, baseline logits `[patches]`, gaps `[patches]`,
         gradient evaluations used `[patches]`).
     """
     patches = np.asarray(patches, np.float32)
-    baseline = np.broadcast_to(np.asarray(baseline, np.float32), patches.shape[1:])
+    baselines = np.broadcast_to(np.asarray(baselines, np.float32), patches.shape)
     logits = _chunked(gradient, patches, tag)[0]
-    baseline_logit = float(_chunked(gradient, baseline[None], tag)[0][0])
+    baseline_logits = _chunked(gradient, np.ascontiguousarray(baselines), tag)[0]
     out, gaps, used = np.zeros_like(patches), np.zeros(len(patches)), np.zeros(len(patches), int)
-    for i, patch in enumerate(patches):
+    for i, (patch, baseline) in enumerate(zip(patches, baselines)):
         delta = patch - baseline
 
         def evaluate(alphas):
             values, grads = _chunked(gradient, baseline[None] + alphas[:, None, None] * delta[None], tag)
             return values[:, None], (grads * delta[None]).reshape(len(alphas), -1, 1)
 
-        total, gap, used[i] = integrate_path(evaluate, [baseline_logit], [logits[i]], tolerance, max_points=max_points,
-                                             batch=4 * CHUNK)
+        total, gap, used[i] = integrate_path(evaluate, [baseline_logits[i]], [logits[i]], tolerance,
+                                             max_points=max_points, batch=4 * CHUNK)
         out[i], gaps[i] = total.reshape(patch.shape), gap[0]
-    return out, logits, baseline_logit, gaps, used
+    return out, logits, baseline_logits, gaps, used
 
 
 def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=None, samples=16, noise=0.15,
-                      tolerance=1e-3, max_points=2048, seed=0):
+                      baseline="mean", tolerance=1e-3, max_points=2048, seed=0):
     """Attribution maps for log-mel patches (see `attribute` for the arguments).
 
     Returns:
@@ -191,9 +211,9 @@ def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=
     """
     network = open_network(model, weights)
     column = tag_index(network, tag)
-    if method not in METHODS:
-        raise ZooError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
+    check_method(method, baseline)
     patches = np.asarray(patches, np.float32)
+    starts = baseline_patches(patches, baseline) if method == "integrated_gradients" else None
     weights = None if weights is None else str(weights)
     if method == "gradcam":
         layer = layer or convolutions(network)[-1]
@@ -212,15 +232,15 @@ def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=
         logits = _chunked(gradient, patches, column)[0]
         return _smoothgrad(gradient, patches, column, samples, noise, seed), logits, {"samples": samples,
                                                                                      "noise": noise}
-    maps, logits, baseline_logit, gaps, used = integrated_gradients(gradient, patches, column, 0.0, tolerance,
-                                                                    max_points)
-    return maps, logits, {"baseline": "silence (log-mel 0)", "baseline_logit": baseline_logit,
+    maps, logits, baseline_logits, gaps, used = integrated_gradients(gradient, patches, column, starts, tolerance,
+                                                                     max_points)
+    return maps, logits, {"baseline": BASELINES[baseline], "baseline_logit": baseline_logits,
                           "completeness_gap": gaps, "evaluations": used, "tolerance": tolerance}
 
 
 def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", method="saliency", *, layer=None,
               sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, samples=16,
-              noise=0.15, tolerance=1e-3, max_points=2048, seed=0):
+              noise=0.15, baseline="mean", tolerance=1e-3, max_points=2048, seed=0):
     """Attributes a tag to the time-frequency bins of a recording's log-mel patches.
 
     Args:
@@ -231,6 +251,7 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
         layer: Grad-CAM's convolution layer (default: the last one).
         sample_rate, hop_seconds, last_patch: as in `zoo.tag`.
         samples, noise, seed: SmoothGrad's noisy copies, noise level (share of the patch's range), seed.
+        baseline: integrated gradients' starting point, "mean" (each patch's mean log-mel) or "silence".
         tolerance, max_points: integrated gradients' completeness tolerance and most gradient evaluations
             per patch (the adaptive grid of `zoo.explain.path_integral`).
 
@@ -238,15 +259,14 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
         Attribution (`logmel`, `maps`, `times`, `tag`, `method`, ...).
 
     Raises:
-        ZooError: unreadable audio, unknown tag (listing the model's tags), unknown method or layer.
+        ZooError: unreadable audio, unknown tag (listing the model's tags), unknown method, baseline or layer.
     """
     network = open_network(model, weights)
     tag_index(network, tag)
-    if method not in METHODS:
-        raise ZooError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
+    check_method(method, baseline)
     recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
     maps, logits, details = attribute_patches(recording.patches, model, weights, tag, method, layer=layer,
-                                              samples=samples, noise=noise, tolerance=tolerance,
+                                              samples=samples, noise=noise, baseline=baseline, tolerance=tolerance,
                                               max_points=max_points, seed=seed)
     return Attribution(recording.patches, maps, recording.times, tag, method, network.name, weights, logits,
                        recording.starts, recording.n_frames, recording.waveform, details)

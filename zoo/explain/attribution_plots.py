@@ -37,7 +37,8 @@ def plot_attribution(attribution, path, title=None):
     limit = float(np.percentile(np.abs(maps), 99.5)) or 1.0
     image = bottom.imshow(maps.T, origin="lower", aspect="auto", extent=extent,
                           cmap="RdBu_r" if signed else "viridis", vmin=-limit if signed else 0.0, vmax=limit)
-    detail = f" at {attribution.details['layer']}" if "layer" in attribution.details else ""
+    detail = (f" at {attribution.details['layer']}" if "layer" in attribution.details else
+              f" from {attribution.details['baseline']}" if "baseline" in attribution.details else "")
     bottom.set_title(f"{attribution.method}{detail} for '{attribution.tag}' (red/bright: for the tag)", fontsize=9)
     probability = attribution.probabilities
     twin = bottom.twinx()

@@ -51,8 +51,9 @@ def attribution_section(audio, out_dir, model, weights, tags, method="integrated
         plot_attribution(result, out_dir / f"{stem}.png", title=Path(str(audio)).name)
         write_ogg(result.listen(), out_dir / f"{stem}.ogg")
         gap = result.details.get("completeness_gap")
+        start = html.escape(result.details.get("baseline", ""))
         check = "" if gap is None else (f'<p class="note">Completeness: the map sums to the logit\'s rise from '
-                                        f"silence within {np.abs(gap).max():.1e}.</p>")
+                                        f"{start} within {np.abs(gap).max():.1e}.</p>")
         parts.append(f"<h3>{html.escape(tag)}</h3>{image(out_dir / f'{stem}.png', out_dir, f'{method} for {tag}')}"
                      f"{check}<p>{audio_player(out_dir / f'{stem}.ogg', out_dir)}</p>")
     return "\n".join(parts)
