@@ -9,7 +9,9 @@ commands, each a fresh process, alternating, `--rounds` times:
 
 - `musiczoo tag FOLDER --format json` (one process: reader thread + network, every core);
 - `musiczoo beam tag FOLDER --out PREFIX --direct_num_workers=1` (FnApiRunner, one worker process);
-- the same with `--direct_num_workers=2`.
+- the same with `--direct_num_workers=2`;
+- the same with `--direct_num_workers=2 --runtime tensorflow` (the others run `--runtime auto`, which
+  takes ONNX Runtime or TensorFlow, whichever the shipped measurements find faster on this CPU).
 
 Throughput is audio-seconds per wall-second of the whole command (start-up included: Beam's
 job service and each worker's TensorFlow import and model load are part of what a user
@@ -96,6 +98,8 @@ def main():
         for workers in (1, 2):
             runs[f"beam, {workers} worker(s)"] = [*MUSICZOO, "beam", "tag", str(folder), "--out",
                                                   str(out / f"w{workers}"), f"--direct_num_workers={workers}"]
+        runs["beam, 2 worker(s), tensorflow"] = [*runs["beam, 2 worker(s)"], "--runtime", "tensorflow"]
+        runs["beam, 2 worker(s), tensorflow"][runs["beam, 2 worker(s)"].index("--out") + 1] = str(out / "w2tf")
         walls, tags = {name: [] for name in runs}, {}
         print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; {args.files} files, {audio:.0f} s of audio", flush=True)
         for round_ in range(args.rounds):
@@ -131,8 +135,10 @@ def main():
     for label, rates in (("whole commands", best), ("after start-up", alone)):
         scaling = rates["beam, 2 worker(s)"] / rates["beam, 1 worker(s)"]
         versus = rates["beam, 2 worker(s)"] / rates["musiczoo tag"]
+        runtime = rates["beam, 2 worker(s)"] / rates["beam, 2 worker(s), tensorflow"]
         print(f"{label}: 2 workers / 1 worker: {scaling:.2f}x (bar 1.6x: {'met' if scaling >= 1.6 else 'not met'}); "
-              f"2 workers / musiczoo tag: {versus:.2f}x (bar 0.8x: {'met' if versus >= 0.8 else 'not met'})")
+              f"2 workers / musiczoo tag: {versus:.2f}x (bar 0.8x: {'met' if versus >= 0.8 else 'not met'}); "
+              f"2 workers, auto / tensorflow: {runtime:.2f}x")
 
 
 if __name__ == "__main__":

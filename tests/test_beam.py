@@ -18,6 +18,7 @@ import soundfile
 import zoo
 from fixtures import ROOT, synth
 from zoo.cli import main, parser
+from zoo.errors import ZooError
 from zoo.scale import beam_io, beam_pipeline
 from zoo.signal.audio import open_file
 from zoo.signal.streaming import stream_patches
@@ -73,16 +74,24 @@ def collection(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(collection):
-    """zoo.tag_many's clip tags and zoo.extract_many's penultimate and cnn3 rows of every good file.
+    """reference(runtime): zoo.tag_many's clip tags and zoo.extract_many's penultimate and cnn3 rows of every
+    good file, computed under the runtime the Beam workers are told to run.
 
-    Under TensorFlow, the runtime the Beam workers run (`runtime="auto"` may pick ONNX Runtime on this
-    CPU, whose features agree within 1e-5 of each layer's scale, not 1e-5 absolute: tests/test_onnx_runtime.py).
+    The same runtime on both sides: ONNX Runtime's features agree with TensorFlow's within 1e-5 of each
+    layer's scale, not 1e-5 absolute (tests/test_onnx_runtime.py).
     """
     _, good, _ = collection
-    tags = {path: taggram for path, taggram in zoo.tag_many(good, runtime="tensorflow")}
-    features = {path: result for path, result in zoo.extract_many(good, layers=["penultimate", "cnn3"],
-                                                                  runtime="tensorflow")}
-    return tags, features
+    cache = {}
+
+    def compute(runtime):
+        if runtime not in cache:
+            tags = {path: taggram for path, taggram in zoo.tag_many(good, runtime=runtime)}
+            features = {path: result for path, result in zoo.extract_many(good, layers=["penultimate", "cnn3"],
+                                                                          runtime=runtime)}
+            cache[runtime] = tags, features
+        return cache[runtime]
+
+    return compute
 
 
 def lines(prefix, name):
@@ -91,9 +100,10 @@ def lines(prefix, name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workers,layer,per", [(1, "penultimate", "patch"), (2, "cnn3", "file")])
+@pytest.mark.parametrize("workers,layer,per,runtime", [(1, "penultimate", "patch", "tensorflow"),
+                                                     (2, "cnn3", "file", "onnx")])
 def test_beam_tags_and_embeddings_equal_the_zoos(collection, reference, tmp_path, monkeypatch, workers, layer, per,
-                                                 report):
+                                                 runtime, report):
     from apache_beam.runners.portability import prism_runner
 
     def no_download(*args, **kwargs):
@@ -102,12 +112,12 @@ def test_beam_tags_and_embeddings_equal_the_zoos(collection, reference, tmp_path
     monkeypatch.setattr(urllib.request, "urlopen", no_download)
     monkeypatch.setattr(prism_runner.PrismRunner, "run_pipeline", no_download)
     folder, good, corrupt = collection
-    tags, features = reference
+    tags, features = reference(runtime)
     prefix = str(tmp_path / "out" / "run")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "run-tags-00000-of-00009.jsonl").write_text("stale\n")  # an earlier run's shard
     argv = ["beam", "tag", str(folder), f"{folder}/t*", "--out", prefix, "--embeddings", layer,  # t*: matched twice
-            "--embeddings-per", per, f"--direct_num_workers={workers}"]
+            "--embeddings-per", per, f"--direct_num_workers={workers}", "--runtime", runtime]
     assert main(argv) == 0
 
     records = {record["file"]: record for record in lines(prefix, "tags")}
@@ -140,7 +150,7 @@ def test_beam_tags_and_embeddings_equal_the_zoos(collection, reference, tmp_path
         assert got.shape == expected.shape
         embedding_worst = max(embedding_worst, np.abs(got - expected).max())
     assert embedding_worst < TOLERANCE
-    report(f"{workers} worker(s): clip tags max |diff| {worst:.2e}, {layer} per {per} max |diff| "
+    report(f"{workers} worker(s) on {runtime}: clip tags max |diff| {worst:.2e}, {layer} per {per} max |diff| "
            f"{embedding_worst:.2e} over {len(good)} files, {len(errors)} dead letters")
 
 
@@ -160,6 +170,13 @@ def test_an_unknown_layer_is_a_usage_error(tmp_path, capsys):
     (tmp_path / "a.wav").write_bytes(b"")
     assert main(["beam", "tag", str(tmp_path), "--out", str(tmp_path / "o"), "--embeddings", "nope"]) == 2
     assert "no feature layer 'nope'" in capsys.readouterr().err
+
+
+def test_an_unknown_runtime_is_refused_before_anything_runs(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"")
+    with pytest.raises(ZooError, match="runtime must be one of tensorflow, onnx, auto, not 'tflite'"):
+        beam_pipeline.run([str(tmp_path)], str(tmp_path / "o"), runtime="tflite")
+    assert not list(tmp_path.glob("o*"))
 
 
 def test_without_apache_beam_the_command_says_what_to_install(tmp_path):

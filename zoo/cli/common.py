@@ -199,6 +199,13 @@ def add_audio_arguments(parser, default_batch_size):
     add_patch_arguments(parser, default_batch_size)
 
 
+def add_runtime_argument(parser, where="this CPU"):
+    """--runtime: what runs the network (`zoo.inference.runtimes.RUNTIMES`)."""
+    parser.add_argument("--runtime", choices=("auto", "tensorflow", "onnx"), default="auto",
+                        help=f"what runs the network: auto (default: the faster for this model and batch size on "
+                             f"{where}, as measured), tensorflow, or onnx (ONNX Runtime)")
+
+
 def add_patch_arguments(parser, default_batch_size):
     """--hop-seconds (alias --hop), --last-patch and --batch-size."""
     parser.add_argument("--hop-seconds", "--hop", dest="hop", type=checked(hop_frames), default=DEFAULT_HOP_SECONDS,

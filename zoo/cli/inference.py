@@ -8,6 +8,7 @@ from zoo import checks
 from zoo.cli.common import (
     add_audio_arguments,
     add_patch_arguments,
+    add_runtime_argument,
     checked,
     each_result,
     find_inputs,
@@ -166,9 +167,7 @@ def _add_network_options(parser):
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
                         help="arithmetic of the network (default float32; bfloat16 is meant for CPUs with "
                              "AMX and is slower without it)")
-    parser.add_argument("--runtime", choices=("auto", "tensorflow", "onnx"), default="auto",
-                        help="what runs the network: auto (default: the faster for this model and batch size on "
-                             "this CPU, as measured), tensorflow, or onnx (ONNX Runtime)")
+    add_runtime_argument(parser)
 
 
 def add_commands(commands):

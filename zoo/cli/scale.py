@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from zoo.cli.common import OK, add_patch_arguments
+from zoo.cli.common import OK, add_patch_arguments, add_runtime_argument
 from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 
@@ -32,7 +32,7 @@ def cmd_beam_tag(args):
 
     totals = run(args.patterns, args.out, model=args.model, weights=args.weights, layer=args.embeddings,
                  per=args.embeddings_per, hop_seconds=args.hop, last_patch=args.last_patch,
-                 batch_size=args.batch_size, beam_args=args.beam_args)
+                 batch_size=args.batch_size, beam_args=args.beam_args, runtime=args.runtime)
     print(f"tagged {totals['files_tagged']} files ({totals['audio_seconds']} s of audio, {totals['patches']} "
           f"patches) into {output_prefix(args.out, 'tags')}-*.jsonl; {totals['files_failed']} unreadable, listed "
           f"in {output_prefix(args.out, 'errors')}-*.jsonl", file=sys.stderr)
@@ -55,10 +55,11 @@ def add_commands(commands):
                              "(an earlier run's outputs there are replaced)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog name (default: {DEFAULT_MODEL})")
     parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                        help=f"weight tag or a .weights.h5 file every worker can read (default: {DEFAULT_WEIGHTS})")
+                        help=f"pretrained weight tag (default: {DEFAULT_WEIGHTS})")
     parser.add_argument("--embeddings", metavar="LAYER", help="also write this feature layer as Parquet")
     parser.add_argument("--embeddings-per", choices=("patch", "file"), default="patch",
                         help="one row per patch (per frame for frame-level layers) or their mean per file "
                              "(default: patch)")
+    add_runtime_argument(parser, "the workers' CPU")
     add_patch_arguments(parser, default_batch_size=BATCH_SIZE)
     parser.set_defaults(run=cmd_beam_tag)

@@ -21,7 +21,8 @@ DEFAULT_RUNTIME = "auto"
 
 
 @lru_cache(maxsize=8)
-def network_function(model, weights, outputs=None, precision="float32", runtime="tensorflow", batch_size=BATCH_SIZE):
+def network_function(model, weights, outputs=None, precision="float32", runtime="tensorflow", batch_size=BATCH_SIZE,
+                     threads=None):
     """A catalog model on log-mel patches (with its top) returning the `outputs` layers (see `runtimes.network`).
 
     Args:
@@ -31,11 +32,12 @@ def network_function(model, weights, outputs=None, precision="float32", runtime=
         precision: "float32" or "bfloat16" (TensorFlow only; bfloat16 is meant for CPUs with AMX).
         runtime: "tensorflow", "onnx" or "auto".
         batch_size: patches per call (what "auto" chooses for).
+        threads: ONNX Runtime's intra-op threads (None: every core).
 
     Returns:
         callable `[batch, 187, 96]` -> the outputs, built once per argument set.
     """
-    return runtimes.network(model, weights, outputs, runtime, precision, batch_size)
+    return runtimes.network(model, weights, outputs, runtime, precision, batch_size, threads)
 
 
 def openers(audios, sample_rate=None):

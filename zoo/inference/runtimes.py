@@ -116,8 +116,8 @@ def onnx_path(model, weights):
     return path
 
 
-def session_options():
-    """ONNX Runtime session options: one intra-op thread per available core, no spin-waiting.
+def session_options(threads=None):
+    """ONNX Runtime session options: `threads` intra-op threads (None: one per available core), no spin-waiting.
 
     Spinning threads would take the core the pipeline's reader thread decodes on
     (benchmarks/RESULTS.md measures both settings).
@@ -125,36 +125,37 @@ def session_options():
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = cores()
+    options.intra_op_num_threads = threads or cores()
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return options
 
 
-def session(path):
-    """An ONNX Runtime CPU session on the graph at `path`, with `session_options()`."""
+def session(path, threads=None):
+    """An ONNX Runtime CPU session on the graph at `path`, with `session_options(threads)`."""
     import onnxruntime
 
-    return onnxruntime.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
 
 
-def onnx_function(model, weights, outputs=None):
+def onnx_function(model, weights, outputs=None, threads=None):
     """A catalog model under ONNX Runtime: `[batch, 187, 96]` -> list of arrays, one per output.
 
     Args:
         model: catalog name.
         weights: weight tag.
         outputs: tuple of layer names, or None for the probabilities.
+        threads: intra-op threads (None: one per available core).
     """
     from zoo.models.onnx_graph import INPUT, PROBABILITIES
 
     path = onnx_path(model, weights)
     try:
-        runner = session(path)
+        runner = session(path, threads)
     except Exception:  # noqa: BLE001 - an unreadable cached graph is rebuilt once; a second failure surfaces
         path.unlink(missing_ok=True)
-        runner = session(onnx_path(model, weights))
+        runner = session(onnx_path(model, weights), threads)
     names = [PROBABILITIES] if outputs is None else list(outputs)
     return lambda patches: runner.run(names, {INPUT: np.asarray(patches, np.float32)})
 
@@ -247,7 +248,7 @@ def resolve(model, weights, runtime, precision, batch_size):
     return choose(model, weights, batch_size) if runtime == "auto" else runtime
 
 
-def network(model, weights, outputs=None, runtime="auto", precision="float32", batch_size=8):
+def network(model, weights, outputs=None, runtime="auto", precision="float32", batch_size=8, threads=None):
     """The patch function of a catalog model under `runtime`: `[batch, 187, 96]` -> its outputs.
 
     Args:
@@ -257,10 +258,12 @@ def network(model, weights, outputs=None, runtime="auto", precision="float32", b
         runtime: "tensorflow", "onnx" or "auto" (the faster on this CPU at `batch_size`).
         precision: "float32" or "bfloat16" (TensorFlow only).
         batch_size: patches per call (what `auto` decides for).
+        threads: ONNX Runtime's intra-op threads (None: every core); TensorFlow's thread pools belong to
+            the process (`zoo.scale.beam_io.limit_threads`).
 
     Returns:
         callable taking a float32 array `[batch, 187, 96]`.
     """
     if resolve(model, weights, runtime, precision, batch_size) == "onnx":
-        return onnx_function(model, weights, outputs)
+        return onnx_function(model, weights, outputs, threads)
     return tensorflow_function(model, weights, outputs, precision)

@@ -2,7 +2,9 @@
 
 `ZooModelHandler.load_model` calls `zoo.inference.api.network_function`, which builds
 the network with `zoo.load` (weights from the installed package, size and sha256
-checked against the manifest) and returns it as a tf.function over log-mel patches.
+checked against the manifest) and returns it as a function over log-mel patches, run
+by TensorFlow or by ONNX Runtime (`runtime`, as in `zoo.tag`; "auto" takes the faster
+on the worker's CPU, from the shipped measurements).
 RunInference keeps one loaded model per worker process and shares it across that
 process's threads (Beam's `shared.Shared`); the model is not shared across processes
 (`share_model_across_processes` stays False), because each process computing on its
@@ -29,23 +31,26 @@ class ZooModelHandler(ModelHandler):
 
     Args:
         model: catalog name.
-        weights: weight tag or weight file (a path every worker can read).
+        weights: pretrained weight tag.
         layers: names of extra layers to return after the probabilities (e.g. ("penultimate",)).
         batch_size: at most this many patches per forward pass.
-        threads: TensorFlow threads of each worker process (None: every core).
+        threads: TensorFlow or ONNX Runtime threads of each worker process (None: every core).
+        runtime: "tensorflow", "onnx" or "auto".
     """
 
-    def __init__(self, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=(), batch_size=BATCH_SIZE, threads=None):
+    def __init__(self, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=(), batch_size=BATCH_SIZE, threads=None,
+                 runtime="auto"):
         super().__init__()
         self.model, self.weights, self.layers, self.threads = model, weights, tuple(layers), threads
-        self.batch_size = batch_size
+        self.batch_size, self.runtime = batch_size, runtime
 
     def load_model(self):
-        """The network as a tf.function `[batch, 187, 96]` -> list of outputs (probabilities first)."""
+        """The network as a function `[batch, 187, 96]` -> list of outputs (probabilities first)."""
         from zoo.inference.api import network_function
 
         limit_threads(self.threads)
-        return network_function(self.model, self.weights, (TOP_LAYER,) + self.layers if self.layers else None)
+        return network_function(self.model, self.weights, (TOP_LAYER,) + self.layers if self.layers else None,
+                                runtime=self.runtime, batch_size=self.batch_size, threads=self.threads)
 
     def run_inference(self, batch, model, inference_args=None):
         """One forward pass over a batch of at most `batch_size` patches (padded to `batch_size` rows).

@@ -37,7 +37,7 @@ from zoo.scale.beam_inference import ZooModelHandler
 from zoo.scale.beam_io import NAMESPACE, ReadPatches, check_patterns
 
 LOCAL_RUNNER = "FnApiRunner"
-LOCAL_THREADS = 1  # TensorFlow threads of each local worker process
+LOCAL_THREADS = 1  # TensorFlow or ONNX Runtime threads of each local worker process
 OUTPUTS = {"tags": ".jsonl", "errors": ".jsonl", "embeddings": ".parquet"}
 PER = ("patch", "file")
 SCHEMAS = {
@@ -121,7 +121,8 @@ class CombineFile(beam.DoFn):
 
 
 def build(pipeline, patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=None, per="patch",
-          hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, batch_size=BATCH_SIZE, threads=None):
+          hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, batch_size=BATCH_SIZE, threads=None,
+          runtime="auto"):
     """Adds the tagging pipeline to `pipeline` (patterns already checked, outputs prepared).
 
     Args:
@@ -131,14 +132,16 @@ def build(pipeline, patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGH
         model, weights, hop_seconds, last_patch, batch_size: as in `zoo.tag_many`.
         layer: a feature layer to write as embeddings, or None.
         per: "patch" or "file" (see `CombineFile`).
-        threads: TensorFlow threads of each worker process (None: every core).
+        threads: TensorFlow or ONNX Runtime threads of each worker process (None: every core).
+        runtime: what runs the network on the workers: "tensorflow", "onnx" or "auto".
     """
     from zoo.models.catalog import card
     from zoo.signal.patching import hop_frames
 
     info = card(model, weights)
     read = pipeline | "Read" >> ReadPatches(patterns, hop_seconds, last_patch, threads=threads)
-    handler = KeyedModelHandler(ZooModelHandler(model, weights, (layer,) if layer else (), batch_size, threads))
+    handler = KeyedModelHandler(ZooModelHandler(model, weights, (layer,) if layer else (), batch_size, threads,
+                                                runtime))
     outputs = (read.patches
                | "Infer" >> RunInference(handler)
                | "ByFile" >> beam.MapTuple(lambda key, prediction: (key[0], (key[1], prediction.inference))))
@@ -186,20 +189,37 @@ def pipeline_options(beam_args):
     return options, LOCAL_THREADS
 
 
+def prepare_runtime(model, weights, runtime, batch_size, local):
+    """Checks `runtime` and, for a local run, settles "auto" and converts the ONNX graph once, before the workers.
+
+    Remote workers decide "auto" on their own CPU (and convert the graph on first use).
+
+    Raises:
+        ZooError: unknown runtime.
+    """
+    from zoo.inference.runtimes import onnx_path, resolve
+
+    if runtime == "auto" and not local:
+        return
+    if resolve(model, weights, runtime, "float32", batch_size) == "onnx" and local:
+        onnx_path(model, weights)
+
+
 def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=None, per="patch",
-        hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, batch_size=BATCH_SIZE, beam_args=()):
+        hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, batch_size=BATCH_SIZE, beam_args=(),
+        runtime="auto"):
     """Runs the tagging pipeline to the end.
 
     Args:
-        patterns, prefix, model, weights, layer, per, hop_seconds, last_patch, batch_size: as in `build`.
+        patterns, prefix, model, weights, layer, per, hop_seconds, last_patch, batch_size, runtime: as in `build`.
         beam_args: Beam pipeline options (`--runner=...`, `--direct_num_workers=2`, `--temp_location=...`).
 
     Returns:
         dict of the run's counters: files_decoded, files_failed, files_tagged, patches, audio_seconds.
 
     Raises:
-        ZooError: unknown model, weights, layer or Beam option, a pattern matching nothing, an unwritable prefix
-            (all before anything is deleted or run).
+        ZooError: unknown model, weights, layer, runtime or Beam option, a pattern matching nothing, an
+            unwritable prefix (all before anything is deleted or run).
     """
     from zoo.models.catalog import card
 
@@ -211,10 +231,12 @@ def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=No
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ZooError(f"batch_size must be a positive integer, not {batch_size!r}")
     options, threads = pipeline_options(beam_args)
+    prepare_runtime(model, weights, runtime, batch_size, local=threads is not None)  # threads are set for local runs
     patterns = check_patterns(patterns)
     prepare_outputs(prefix)
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, patterns, prefix, model, weights, layer, per, hop_seconds, last_patch, batch_size, threads)
+    build(pipeline, patterns, prefix, model, weights, layer, per, hop_seconds, last_patch, batch_size, threads,
+          runtime)
     result = pipeline.run()
     result.wait_until_finish()
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
