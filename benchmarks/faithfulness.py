@@ -11,7 +11,8 @@ rendered test clips (drum patterns and soundfont instruments, from its cache)
 and any files or folders given. Methods as `zoo.explain.attribute` runs them, except that
 SmoothGrad takes 8 noisy copies and integrated gradients one uniform grid of 16
 midpoints (completeness is not refined here: deletion tests the ranking of the
-bins, and refining would multiply the cost).
+bins, and refining would multiply the cost); integrated gradients runs from
+both baselines, each patch's mean log-mel (the default) and silence.
 
     .venv/bin/python benchmarks/faithfulness.py [FILE_OR_FOLDER...] [--clips 4] [--patches 2] [--tags 2]
 """
@@ -29,14 +30,23 @@ sys.path.insert(0, str(ROOT))
 
 from zoo.cli.common import audio_files  # noqa: E402
 from zoo.contract import SAMPLE_RATE, cache_dir  # noqa: E402
-from zoo.explain.attribution import METHODS, attribute_patches  # noqa: E402
+from zoo.explain.attribution import attribute_patches  # noqa: E402
 from zoo.explain.network import open_network  # noqa: E402
 from zoo.explain.recording import read_recording  # noqa: E402
 
 FRACTIONS = np.round(np.arange(0, 0.51, 0.05), 2)
 MODELS = ("timbral_temporal", "vgg", "crnn")
 RANDOM_ORDERS = 3
-IG_TOLERANCE = float("inf")  # one uniform grid of 16 intervals (31 gradients): the bins' order matters here, not completeness
+IG_TOLERANCE = float("inf")  # one uniform grid of 16 intervals (31 gradients): deletion tests the order, not the sum
+VARIANTS = {  # column of the results: (label in the table and plot, method, its settings)
+    "saliency": ("saliency", "saliency", {}),
+    "smoothgrad": ("smoothgrad", "smoothgrad", {"samples": 8}),
+    "integrated_gradients": ("integrated_gradients (mean baseline)", "integrated_gradients",
+                             {"baseline": "mean", "tolerance": IG_TOLERANCE}),
+    "integrated_gradients_silence": ("integrated_gradients (silence baseline)", "integrated_gradients",
+                                     {"baseline": "silence", "tolerance": IG_TOLERANCE}),
+    "gradcam": ("gradcam", "gradcam", {}),
+}
 
 
 def recordings(paths, clips):
@@ -107,18 +117,24 @@ def main():
                                  for _ in range(RANDOM_ORDERS)]
                 row["random"] = float(np.mean(random_curves))
                 row["random_curve"] = [round(float(v), 5) for v in np.mean(random_curves, axis=0)]
-                for method in METHODS:
-                    maps, _, _ = attribute_patches(patches, model, "mtt", tag, method, samples=8,
-                                                   tolerance=IG_TOLERANCE)
+                for variant, (_, method, settings) in VARIANTS.items():
+                    maps, _, _ = attribute_patches(patches, model, "mtt", tag, method, **settings)
                     order = np.argsort(-maps.reshape(len(maps), -1) + 1e-12 * rng.random((len(maps), maps[0].size)),
                                        axis=1, kind="stable")
                     curve = deletion_curve(tag_probability, patches, order)
-                    row[method] = float(curve.mean())
-                    row[f"{method}_curve"] = [round(float(v), 5) for v in curve]
+                    row[variant] = float(curve.mean())
+                    row[f"{variant}_curve"] = [round(float(v), 5) for v in curve]
                 rows.append(row)
                 print(json.dumps({k: v for k, v in row.items() if not k.endswith("_curve")}), flush=True)
     (out / "results.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     summarise(rows, out, time.time() - started)
+
+
+def table_line(name, variant, rows):
+    """One markdown row: how often and by how much `variant`'s deletion AUC is below random order's on `rows`."""
+    method, random = np.array([r[variant] for r in rows]), np.array([r["random"] for r in rows])
+    return (f"| {name} | {VARIANTS[variant][0]} | {len(rows)} | {np.mean(method < random):.0%} | {method.mean():.4f} "
+            f"| {random.mean():.4f} | {np.mean(random - method):+.4f} |")
 
 
 def summarise(rows, out, seconds):
@@ -130,15 +146,12 @@ def summarise(rows, out, seconds):
 
     lines = ["| model | method | pairs | AUC below random | mean AUC | mean random AUC | mean (random - method) |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-    figure, axes = plt.subplots(1, len({r["model"] for r in rows}), figsize=(13, 4), sharey=True, squeeze=False)
-    for panel, model in zip(axes[0], dict.fromkeys(r["model"] for r in rows)):
-        mine = [r for r in rows if r["model"] == model]
-        for method in METHODS:
-            below = np.mean([r[method] < r["random"] for r in mine])
-            lines.append(f"| `{model}` | {method} | {len(mine)} | {below:.0%} | {np.mean([r[method] for r in mine]):.4f} "
-                         f"| {np.mean([r['random'] for r in mine]):.4f} "
-                         f"| {np.mean([r['random'] - r[method] for r in mine]):+.4f} |")
-            panel.plot(FRACTIONS * 100, np.mean([r[f"{method}_curve"] for r in mine], axis=0), marker=".", label=method)
+    models = {model: [r for r in rows if r["model"] == model] for model in dict.fromkeys(r["model"] for r in rows)}
+    figure, axes = plt.subplots(1, len(models), figsize=(13, 4), sharey=True, squeeze=False)
+    for panel, (model, mine) in zip(axes[0], models.items()):
+        for variant, (label, _, _) in VARIANTS.items():
+            lines.append(table_line(f"`{model}`", variant, mine))
+            panel.plot(FRACTIONS * 100, np.mean([r[f"{variant}_curve"] for r in mine], axis=0), marker=".", label=label)
         panel.plot(FRACTIONS * 100, np.mean([r["random_curve"] for r in mine], axis=0), "k--", label="random order")
         panel.set_title(model, fontsize=9)
         panel.set_xlabel("bins removed (%)")
@@ -147,16 +160,11 @@ def summarise(rows, out, seconds):
     figure.suptitle("deletion curves: most-attributed log-mel bins replaced by the patch mean", fontsize=9)
     figure.tight_layout()
     figure.savefig(out / "deletion_curves.png", dpi=90)
-    for method in METHODS:
-        below = np.mean([r[method] < r["random"] for r in rows])
-        lines.append(f"| all | {method} | {len(rows)} | {below:.0%} | {np.mean([r[method] for r in rows]):.4f} "
-                     f"| {np.mean([r['random'] for r in rows]):.4f} "
-                     f"| {np.mean([r['random'] - r[method] for r in rows]):+.4f} |")
+    lines += [table_line("all", variant, rows) for variant in VARIANTS]
     verdicts = []
-    for model in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == model]
-        share, best = max((np.mean([r[m] < r["random"] for r in mine]), m) for m in METHODS)
-        verdicts.append(f"`{model}`: best {best}, below random on {share:.0%} of {len(mine)} pairs "
+    for model, mine in models.items():
+        share, best = max((np.mean([r[v] < r["random"] for r in mine]), v) for v in VARIANTS)
+        verdicts.append(f"`{model}`: best {VARIANTS[best][0]}, below random on {share:.0%} of {len(mine)} pairs "
                         f"(bar 90%: {'met' if share >= 0.9 else 'not met'})")
     text = ("\n".join(lines) + "\n\n" + "; ".join(verdicts)
             + f".\n\n{len(rows)} (recording, model, tag) rows in {seconds / 60:.1f} min\n")
