@@ -179,6 +179,12 @@ def test_an_unknown_runtime_is_refused_before_anything_runs(tmp_path):
     assert not list(tmp_path.glob("o*"))
 
 
+def test_remote_workers_settle_auto_themselves_and_explicit_runtimes_pass_through():
+    assert beam_pipeline.prepare_runtime("timbral_temporal", "mtt", "auto", 8, local=False) == "auto"
+    assert beam_pipeline.prepare_runtime("timbral_temporal", "mtt", "onnx", 8, local=False) == "onnx"
+    assert beam_pipeline.prepare_runtime("vgg", "msd", "tensorflow", 8, local=True) == "tensorflow"
+
+
 def test_without_apache_beam_the_command_says_what_to_install(tmp_path):
     code = ("import sys; sys.modules['apache_beam'] = None\n"
             "from zoo.cli import main\n"

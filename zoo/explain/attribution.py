@@ -213,7 +213,7 @@ def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=
     column = tag_index(network, tag)
     check_method(method, baseline)
     patches = np.asarray(patches, np.float32)
-    starts = baseline_patches(patches, baseline) if method == "integrated_gradients" else None
+    baselines = baseline_patches(patches, baseline) if method == "integrated_gradients" else None
     weights = None if weights is None else str(weights)
     if method == "gradcam":
         layer = layer or convolutions(network)[-1]
@@ -232,7 +232,7 @@ def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=
         logits = _chunked(gradient, patches, column)[0]
         return _smoothgrad(gradient, patches, column, samples, noise, seed), logits, {"samples": samples,
                                                                                      "noise": noise}
-    maps, logits, baseline_logits, gaps, used = integrated_gradients(gradient, patches, column, starts, tolerance,
+    maps, logits, baseline_logits, gaps, used = integrated_gradients(gradient, patches, column, baselines, tolerance,
                                                                      max_points)
     return maps, logits, {"baseline": BASELINES[baseline], "baseline_logit": baseline_logits,
                           "completeness_gap": gaps, "evaluations": used, "tolerance": tolerance}

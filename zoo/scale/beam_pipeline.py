@@ -190,9 +190,8 @@ def pipeline_options(beam_args):
 
 
 def prepare_runtime(model, weights, runtime, batch_size, local):
-    """Checks `runtime` and, for a local run, settles "auto" and converts the ONNX graph once, before the workers.
-
-    Remote workers decide "auto" on their own CPU (and convert the graph on first use).
+    """The runtime the workers are given: for a local run "auto" is settled here and the ONNX graph converted
+    once, before the workers start; remote workers decide "auto" on their own CPU (and convert on first use).
 
     Raises:
         ZooError: unknown runtime.
@@ -200,9 +199,11 @@ def prepare_runtime(model, weights, runtime, batch_size, local):
     from zoo.inference.runtimes import onnx_path, resolve
 
     if runtime == "auto" and not local:
-        return
-    if resolve(model, weights, runtime, "float32", batch_size) == "onnx" and local:
+        return runtime
+    chosen = resolve(model, weights, runtime, "float32", batch_size)
+    if chosen == "onnx" and local:
         onnx_path(model, weights)
+    return chosen if local else runtime
 
 
 def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=None, per="patch",
@@ -231,7 +232,7 @@ def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=No
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ZooError(f"batch_size must be a positive integer, not {batch_size!r}")
     options, threads = pipeline_options(beam_args)
-    prepare_runtime(model, weights, runtime, batch_size, local=threads is not None)  # threads are set for local runs
+    runtime = prepare_runtime(model, weights, runtime, batch_size, local=threads is not None)  # set for local runs
     patterns = check_patterns(patterns)
     prepare_outputs(prefix)
     pipeline = beam.Pipeline(options=options)
