@@ -95,11 +95,10 @@ def main():
         audio = make_files(folder, args.files, args.seconds)
         out = Path(scratch) / "out"
         runs = {"musiczoo tag": [*MUSICZOO, "tag", str(folder), "--format", "json"]}
-        for workers in (1, 2):
-            runs[f"beam, {workers} worker(s)"] = [*MUSICZOO, "beam", "tag", str(folder), "--out",
-                                                  str(out / f"w{workers}"), f"--direct_num_workers={workers}"]
-        runs["beam, 2 worker(s), tensorflow"] = [*runs["beam, 2 worker(s)"], "--runtime", "tensorflow"]
-        runs["beam, 2 worker(s), tensorflow"][runs["beam, 2 worker(s)"].index("--out") + 1] = str(out / "w2tf")
+        for workers, runtime, name in ((1, "auto", "beam, 1 worker(s)"), (2, "auto", "beam, 2 worker(s)"),
+                                       (2, "tensorflow", "beam, 2 worker(s), tensorflow")):
+            runs[name] = [*MUSICZOO, "beam", "tag", str(folder), "--out", str(out / f"w{workers}{runtime}"),
+                          f"--direct_num_workers={workers}", "--runtime", runtime]
         walls, tags = {name: [] for name in runs}, {}
         print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; {args.files} files, {audio:.0f} s of audio", flush=True)
         for round_ in range(args.rounds):

@@ -75,9 +75,9 @@ def test_the_mean_baseline_is_each_patch_own_mean():
     from zoo.explain.attribution import baseline_patches
 
     patches = np.stack([np.full((187, 96), 1.0), np.linspace(0, 2, 187 * 96).reshape(187, 96)]).astype(np.float32)
-    starts = baseline_patches(patches, "mean")
-    assert starts.shape == patches.shape
-    assert np.allclose(starts[0], 1.0) and np.allclose(starts[1], 1.0) and np.ptp(starts[1]) == 0
+    baselines = baseline_patches(patches, "mean")
+    assert baselines.shape == patches.shape
+    assert np.allclose(baselines[0], 1.0) and np.allclose(baselines[1], 1.0) and np.ptp(baselines[1]) == 0
     assert not baseline_patches(patches, "silence").any()
 
 
