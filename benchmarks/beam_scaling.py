@@ -26,7 +26,6 @@ import argparse
 import glob
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import synthesize  # noqa: E402
+
+from zoo.inference.runtimes import cpu_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = [(44100, 2, "WAV", "PCM_16", ".wav"), (48000, 1, "FLAC", "PCM_16", ".flac"),
@@ -76,13 +77,6 @@ def clip_tags(records):
     return {Path(r["file"]).name: np.array(list(r["tags"].values())) for r in records if "tags" in r}
 
 
-def cpu_name():
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=48)
@@ -100,7 +94,7 @@ def main():
             runs[name] = [*MUSICZOO, "beam", "tag", str(folder), "--out", str(out / f"w{workers}{runtime}"),
                           f"--direct_num_workers={workers}", "--runtime", runtime]
         walls, tags = {name: [] for name in runs}, {}
-        print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; {args.files} files, {audio:.0f} s of audio", flush=True)
+        print(f"CPU: {cpu_name()}; {args.files} files, {audio:.0f} s of audio", flush=True)
         for round_ in range(args.rounds):
             for name, command in runs.items():
                 before = load()

@@ -71,6 +71,13 @@ def test_integrated_gradients_are_complete_within_1e_3(model, tag, signal, basel
            f"{result.details['evaluations'].max()} gradients (bar: 1e-3)")
 
 
+def test_the_commands_offer_the_library_s_methods():
+    from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
+    from zoo.explain.attribution import METHODS
+
+    assert ATTRIBUTION_METHODS == METHODS
+
+
 def test_the_mean_baseline_is_each_patch_own_mean():
     from zoo.explain.attribution import baseline_patches
 

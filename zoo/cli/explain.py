@@ -18,6 +18,7 @@ from zoo.cli.common import (
     per_file_outputs,
     report_error,
 )
+from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
 from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
@@ -186,7 +187,7 @@ def add_explain_commands(subcommands):
     report.add_argument("--no-filters", action="store_true", help="leave out the model's filter maps")
     report.add_argument("--attribution-tags", type=int, default=2, metavar="N",
                         help="for a file: attribution maps of the N top tags (0: none; default: 2)")
-    report.add_argument("--method", choices=("saliency", "smoothgrad", "integrated_gradients", "gradcam"),
+    report.add_argument("--method", choices=ATTRIBUTION_METHODS,
                         default="integrated_gradients",
                         help="for a file: attribution method (default: integrated_gradients, the most faithful in "
                              "benchmarks/faithfulness.py)")

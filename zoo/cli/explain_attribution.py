@@ -7,6 +7,8 @@ from zoo.cli.common import OK, each_result, output_folder, per_file_outputs
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 
+ATTRIBUTION_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")  # zoo.explain.attribution.METHODS
+
 
 def _write_wav(path, waveform):
     from zoo.explain.recording import write_waveform
@@ -134,7 +136,7 @@ def add_explain_commands(commands):
     attribute.add_argument("file", metavar="FILE", help="an audio file")
     attribute.add_argument("--tag", required=True, help="the tag to explain (one of the model's tags)")
     attribute.add_argument("--method", default="saliency",
-                           choices=("saliency", "smoothgrad", "integrated_gradients", "gradcam"))
+                           choices=ATTRIBUTION_METHODS)
     attribute.add_argument("--layer", help="Grad-CAM's convolution layer (default: the last convolution)")
     attribute.add_argument("--baseline", default="mean", choices=("mean", "silence"),
                            help="integrated gradients' starting point: each patch's mean log-mel (default) or silence")

@@ -31,6 +31,7 @@ from zoo.signal.audio import open_audio
 
 EXPLAIN_DEFAULTS = {"attribution_tags": 2, "method": "integrated_gradients", "branches": True, "auralised_units": 3}
 
+
 def write_listening_copy(audio, path):
     """Writes a recording as 16 kHz mono Ogg Vorbis (what the model hears), block by block, atomically."""
     source = open_audio(audio)

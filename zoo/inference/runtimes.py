@@ -185,6 +185,12 @@ def _measure(functions, batch, rounds=3):
     return best
 
 
+def _calibrations():
+    """This machine's cached calibrations: (their file, {cpu: {model: {batch size: speeds}}})."""
+    path = cache_dir() / "onnx" / "calibration.json"
+    return path, json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 @lru_cache(maxsize=1)
 def _table():
     """Patches per second by CPU, model, batch size and runtime.
@@ -192,8 +198,7 @@ def _table():
     This machine's calibrations fill only what the shipped table lacks: a benchmark's
     measurement (quiet machine, many rounds) is never replaced by a one-second calibration.
     """
-    calibrated = cache_dir() / "onnx" / "calibration.json"
-    table = json.loads(calibrated.read_text(encoding="utf-8")) if calibrated.exists() else {}
+    _, table = _calibrations()
     shipped = json.loads(CHOICE_TABLE.read_text(encoding="utf-8"))["cpus"] if CHOICE_TABLE.exists() else {}
     for cpu, rows in shipped.items():
         table.setdefault(cpu, {}).update(rows)
@@ -205,8 +210,7 @@ def _calibrate(model, weights, batch_size):
     batch = np.random.default_rng(0).uniform(0.0, 3.0, (batch_size, PATCH_FRAMES, N_MELS)).astype(np.float32)
     speeds = _measure({"tensorflow": tensorflow_function(model, weights), "onnx": onnx_function(model, weights)},
                       batch)
-    path = cache_dir() / "onnx" / "calibration.json"
-    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    path, stored = _calibrations()
     stored.setdefault(cpu_name(), {}).setdefault(model, {})[str(batch_size)] = speeds
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(stored, indent=1), encoding="utf-8")
