@@ -166,11 +166,12 @@ def frontend_model(opset, dft_dtype=DFT_DTYPE):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="musiczoo")
 
 
-def with_frontend(network):
+def with_frontend(network, dft_dtype=DFT_DTYPE):
     """A copy of a log-mel-in network graph (`zoo.models.onnx_graph.convert`) with the front end before it.
 
     Args:
         network: onnx.ModelProto with input `logmel [batch, 187, 96]`.
+        dft_dtype: as in `frontend_nodes`.
 
     Returns:
         onnx.ModelProto: input `waveform [batch, samples]` (see the module's contract), the same
@@ -182,7 +183,7 @@ def with_frontend(network):
     model = onnx.ModelProto()
     model.CopyFrom(network)
     graph = model.graph
-    nodes, initializers = frontend_nodes()
+    nodes, initializers = frontend_nodes(dft_dtype)
     old_nodes = list(graph.node)
     del graph.node[:]
     graph.node.extend([*nodes, *old_nodes])
@@ -191,8 +192,8 @@ def with_frontend(network):
     graph.input.append(helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", "samples"]))
     meta = {entry.key: entry.value for entry in model.metadata_props}
     meta["musiczoo.input"] = json.dumps(input_contract())
-    meta["musiczoo.conversion"] += (f"; front end in ONNX operators (Conv DFT, mel MatMul, float16 rounding, "
-                                    f"log10; revision {REVISION})")
+    meta["musiczoo.conversion"] += (f"; front end in ONNX operators ({dft_dtype} DFT as MatMul, mel MatMul, "
+                                    f"float16 rounding, log10; revision {REVISION})")
     del model.metadata_props[:]
     helper.set_model_props(model, meta)
     onnx.checker.check_model(model)
