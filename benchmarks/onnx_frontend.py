@@ -87,8 +87,8 @@ def main():
     print(f"\nFront end alone, batch {args.batch}, patches/s:")
     for label, rate in best_rates(frontends, batch, args.rounds, args.seconds).items():
         print(f"  {label}: {rate:.1f}")
-    print(f"\n| model | Kapre + log-mel graph (ONNX Runtime) | waveform graph, float32 DFT | float64 DFT | "
-          f"waveform / Kapre + log-mel |\n|---|---|---|---|---|")
+    print("\n| model | Kapre + log-mel graph (ONNX Runtime) | waveform graph, float32 DFT | float64 DFT | "
+          "waveform / Kapre + log-mel |\n|---|---|---|---|---|")
     for name in args.models or zoo.list_models(pretrained="mtt"):
         network = onnx.load(str(runtimes.onnx_path(name, "mtt")))
         logmel_graph = onnx_runner(network, "logmel", ["probabilities"])
