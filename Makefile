@@ -50,7 +50,7 @@ web: web/node_modules/.ci $(WEB_MODELS:%=$(WEB_GRAPHS)/%.onnx) | $(VENV)/.instal
 	cp web/src/* web/dist.tmp/
 	cp $(WEB_ORT:%=web/node_modules/onnxruntime-web/dist/%) web/dist.tmp/ort/
 	cp $(WEB_MODELS:%=$(WEB_GRAPHS)/%.onnx) web/dist.tmp/graphs/
-	cp weights/manifest.json web/dist.tmp/
+	cp weights/manifest.json web/dist.tmp/ && cp -r weights/LICENSES web/dist.tmp/
 	$(BIN)/python web/catalog.py web/dist.tmp/graphs weights/manifest.json web/dist.tmp
 	rm -rf web/dist && mv web/dist.tmp web/dist
 

@@ -9,11 +9,13 @@ and compares the page's tags with `zoo.tag` through the same waveform-in ONNX gr
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from web_page import WEB_DIST, chromium, page_requests, served, tag_in_page
 from zoo.signal.patching import patch_windows
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -67,92 +69,37 @@ def test_the_pages_windows_equal_patch_windows(tmp_path, samples, hop_seconds):
 
 @pytest.fixture
 def served_page():
-    """web/dist (built by `make web`) served on 127.0.0.1 by http.server in a thread; yields its address."""
-    import functools
-    import http.server
-    import threading
-
-    if not (WEB / "dist" / "catalog.json").exists():
+    """web/dist (built by `make web`) served on 127.0.0.1; its address."""
+    if not (WEB_DIST / "catalog.json").exists():
         pytest.fail("web/dist is not built: run `make web` (make test builds it first)")
-    handler = functools.partial(QuietHandler, directory=str(WEB / "dist"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
-
-
-class QuietHandler(__import__("http.server").server.SimpleHTTPRequestHandler):
-    """The standard static handler, without a log line per request."""
-
-    def log_message(self, format, *args):
-        pass
+    with served() as page:
+        yield page
 
 
 @pytest.fixture
-def chromium(tmp_path, monkeypatch):
-    """Headless Debian Chromium (via its chromedriver) logging the console, and every request to a NetLog.
-
-    Host names other than localhost resolve to nothing, so a request for anything off this machine fails
-    rather than waits; the NetLog (`tmp_path/netlog.json`, complete once the browser quits) still records it.
-    """
-    from test_explain_report import CHROMEDRIVER, CHROMIUM, FLAGS
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("chromium and chromedriver are missing: `make test` installs them "
-                    "(apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
+def browser(tmp_path, monkeypatch):
+    """Headless Debian Chromium with a NetLog in `tmp_path`; quit at the end unless the test quit it."""
     monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, "--disable-quic", "--disable-sync", f"--user-data-dir={tmp_path / 'chromium-profile'}",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-                 f"--log-net-log={tmp_path / 'netlog.json'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver = chromium(tmp_path)
+    except FileNotFoundError as error:
+        pytest.fail(str(error))
     yield driver
-    if driver.service.is_connectable():  # unless the test quit it to complete the NetLog
+    if driver.service.is_connectable():
         driver.quit()
 
 
-def page_requests(netlog, origin):
-    """URLs of every request made for pages of `origin` (their network isolation key's top site), workers included.
-
-    The browser's own background requests (other isolation keys) are left out: they are not the page's.
-    """
-    site = origin.rsplit(":", 1)[0]  # "http://127.0.0.1"
-    urls = []
-    for event in json.loads(Path(netlog).read_text())["events"]:
-        params = event.get("params", {})
-        if "url" in params and (params.get("network_isolation_key", "").startswith(site + " ")
-                                or params.get("initiator") == origin):
-            urls.append(params["url"])
-    return urls
-
-
 @pytest.mark.slow
-def test_the_page_tags_the_bundled_clip_as_the_command_line_does(tmp_path, served_page, chromium, report):
-    import time
-
+def test_the_page_tags_the_bundled_clip_as_the_command_line_does(tmp_path, served_page, browser, report):
     import zoo
 
     clip = Path(__file__).resolve().parent.parent / "examples" / "traveling_minstrels.ogg"
-    chromium.get(served_page)
-    catalog = json.loads((WEB / "dist" / "catalog.json").read_text())
+    catalog = json.loads((WEB_DIST / "catalog.json").read_text())
     picked = catalog["models"][0]
-    assert (picked["model"], picked["weights"]) == ("timbral_temporal", "mtt")  # the CLI's default, picked first
-    options = chromium.execute_script("return Array.from(document.querySelectorAll('#model option'), o => o.text)")
+    assert (picked["model"], picked["weights"]) == ("timbral_temporal", "mtt")  # the CLI's default, listed first
+    record = tag_in_page(browser, served_page, clip, model=0)
+    options = browser.execute_script("return Array.from(document.querySelectorAll('#model option'), o => o.text)")
     assert options == [f"{m['model']} ({m['weights']})" for m in catalog["models"]]
-    chromium.find_element("id", "file").send_keys(str(clip))
-    deadline = time.monotonic() + 90
-    while not chromium.find_element("id", "results").text and time.monotonic() < deadline:
-        time.sleep(0.5)
-    line = chromium.find_element("id", "results").text
-    assert line, chromium.find_element("id", "status").text
-    record = json.loads(line)
 
     expected = zoo.tag(str(clip), model="timbral_temporal", weights="mtt")  # as `musiczoo tag` runs it
     assert record["file"] == clip.name and (record["model"], record["weights"]) == ("timbral_temporal", "mtt")
@@ -165,21 +112,32 @@ def test_the_page_tags_the_bundled_clip_as_the_command_line_does(tmp_path, serve
     top3 = [tag for tag, _ in expected.top(3)]
     assert sorted(record["tags"], key=lambda tag: -record["tags"][tag])[:3] == top3
 
-    pixels = chromium.execute_script("""
+    pixels = browser.execute_script("""
         const c = document.getElementById('taggram');
-        const d = c.getContext('2d').getImageData(120, 10, c.width - 130, c.height - 40).data;
+        const d = c.getContext('2d').getImageData(120, 10, c.width - 190, c.height - 40).data;
         const colours = new Set();
         for (let i = 0; i < d.length; i += 4 * 97) colours.add(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]);
         return colours.size;""")
     assert pixels > 10, f"the taggram shows {pixels} colours"
 
-    errors = [entry for entry in chromium.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+    browser.execute_script("document.getElementById('player').currentTime = 10.5;")  # the cursor follows a seek
+    time.sleep(1.0)
+    cursor = browser.execute_script("""
+        const c = document.getElementById('cursor');
+        const row = c.getContext('2d').getImageData(0, c.height / 2, c.width, 1).data;
+        const red = [];
+        for (let x = 0; x < c.width; x++) if (row[4 * x + 3] > 0) red.push(x);
+        return red;""")
+    plot_left, plot_width, seconds = 120, 960 - 120 - 70, 21.0  # 7 patches of 3 s on a 960-pixel canvas
+    assert cursor and abs(np.mean(cursor) - (plot_left + 10.5 / seconds * plot_width)) < 3, cursor
+
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
     assert not errors, errors
-    chromium.set_window_size(1100, chromium.execute_script("return document.body.scrollHeight") + 120)
-    chromium.save_screenshot(str(tmp_path / "web.png"))
+    browser.set_window_size(1100, browser.execute_script("return document.body.scrollHeight") + 120)
+    browser.save_screenshot(str(tmp_path / "web.png"))
     report(f"screenshot: {tmp_path / 'web.png'}")
 
-    chromium.quit()
+    browser.quit()  # completes the NetLog
     urls = page_requests(tmp_path / "netlog.json", served_page.rstrip("/"))
     assert {served_page + "graphs/timbral_temporal.mtt.onnx", served_page + "ort/ort-wasm-simd-threaded.wasm"} <= set(urls)
     outside = sorted({url for url in urls if not url.startswith((served_page, "blob:", "data:"))})

@@ -4,7 +4,7 @@ import { SAMPLE_RATE, clipMean } from "./windows.js";
 
 const $ = (id) => document.getElementById(id);
 const TOP = 5;
-const MARGIN = { left: 120, right: 10, top: 10, bottom: 30 };
+const MARGIN = { left: 120, right: 70, top: 10, bottom: 30 };
 let catalog = null;
 let worker = null;
 let shown = null; // {startSeconds, endSeconds} of the taggram on screen
@@ -15,11 +15,11 @@ function entry() {
 
 function showCard() {
   const m = entry();
-  $("card").replaceChildren(...[
-    `${m.model} (${m.weights}): ${m.description}`,
-    `Licence: ${m.license}`,
-    `Citation: ${m.citation}`,
-  ].map((text) => Object.assign(document.createElement("p"), { textContent: text })));
+  const paragraph = (text) => Object.assign(document.createElement("p"), { textContent: text });
+  const licence = paragraph(`Licence: ${m.license.name}. ${m.license.attribution} `);
+  licence.append(Object.assign(document.createElement("a"), { href: m.license.file, textContent: "Licence text" }));
+  $("card").replaceChildren(paragraph(`${m.model} (${m.weights}): ${m.description}`), licence,
+    paragraph(`Citation: ${m.citation}`));
 }
 
 /** Decodes `file` and resamples it to 16 kHz mono; returns {samples, duration}. */
@@ -64,14 +64,20 @@ function drawTaggram(tags, probabilities, startSeconds, endSeconds) {
   const ctx = canvas.getContext("2d");
   const width = canvas.width - MARGIN.left - MARGIN.right;
   const height = canvas.height - MARGIN.top - MARGIN.bottom;
-  const cellW = width / probabilities.length;
+  const x = (i) => Math.round(MARGIN.left + (i * width) / probabilities.length); // whole pixels: no seams
+  const y = (t) => Math.round(MARGIN.top + (t * height) / tags.length);
   const cellH = height / tags.length;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   probabilities.forEach((row, i) => row.forEach((p, t) => {
     ctx.fillStyle = viridis(p);
-    ctx.fillRect(MARGIN.left + i * cellW, MARGIN.top + t * cellH, Math.ceil(cellW), Math.ceil(cellH));
+    ctx.fillRect(x(i), y(t), x(i + 1) - x(i), y(t + 1) - y(t));
   }));
+  const barLeft = canvas.width - MARGIN.right + 12;
+  for (let py = 0; py < height; py++) { // the colour bar: probability 1 at the top, 0 at the bottom
+    ctx.fillStyle = viridis(1 - py / height);
+    ctx.fillRect(barLeft, MARGIN.top + py, 14, 1);
+  }
   ctx.fillStyle = "#222";
   ctx.font = "10px sans-serif";
   ctx.textAlign = "right";
@@ -85,6 +91,9 @@ function drawTaggram(tags, probabilities, startSeconds, endSeconds) {
     ctx.fillText(`${s}`, MARGIN.left + ((s - startSeconds) / span) * width, canvas.height - MARGIN.bottom + 4);
   }
   ctx.fillText("time (s)", MARGIN.left + width / 2, canvas.height - 14);
+  ctx.textAlign = "left";
+  ctx.textBaseline = "middle";
+  for (const p of [0, 0.2, 0.4, 0.6, 0.8, 1]) ctx.fillText(p.toFixed(1), barLeft + 18, MARGIN.top + (1 - p) * height);
   shown = { startSeconds, endSeconds };
 }
 
