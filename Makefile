@@ -39,10 +39,13 @@ browser:
 # the waveform-in graphs WEB_MODELS (<model>.<weights>) from WEB_GRAPHS copied into web/dist/.
 # By default the graphs are exported with the full install into build/web-graphs (cached: later builds
 # copy them); point WEB_GRAPHS at any folder of <model>.<weights>.onnx graphs instead, e.g. the runtime's.
-# `make web WEB_MODELS="$$(WEB_ALL)"` builds all twelve. Serve: .venv/bin/python -m http.server -d web/dist
+# `make web WEB_MODELS=all` builds all twelve. Serve: .venv/bin/python -m http.server -d web/dist
 WEB_GRAPHS ?= build/web-graphs
 WEB_ALL := $(foreach m,timbral temporal timbral_temporal vgg crnn multiscale,$(m).mtt $(m).msd)
 WEB_MODELS ?= timbral_temporal.mtt timbral_temporal.msd multiscale.mtt
+ifeq ($(WEB_MODELS),all)
+override WEB_MODELS := $(WEB_ALL)
+endif
 WEB_ORT := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
 web: web/node_modules/.ci $(WEB_MODELS:%=$(WEB_GRAPHS)/%.onnx) | $(VENV)/.installed
@@ -58,9 +61,9 @@ web/node_modules/.ci: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
-build/web-graphs/%.onnx: | $(VENV)/.installed
+$(WEB_GRAPHS)/%.onnx: | $(VENV)/.installed
 	$(BIN)/musiczoo export $(word 1,$(subst ., ,$*)) --weights $(word 2,$(subst ., ,$*)) \
-		--format onnx --input waveform --out build/web-graphs --force
+		--format onnx --input waveform --out $(WEB_GRAPHS) --force
 
 clean:
 	rm -rf $(VENV) build *.egg-info web/dist web/node_modules

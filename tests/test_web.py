@@ -139,6 +139,7 @@ def test_the_page_tags_the_bundled_clip_as_the_command_line_does(tmp_path, serve
 
     browser.quit()  # completes the NetLog
     urls = page_requests(tmp_path / "netlog.json", served_page.rstrip("/"))
-    assert {served_page + "graphs/timbral_temporal.mtt.onnx", served_page + "ort/ort-wasm-simd-threaded.wasm"} <= set(urls)
+    served_files = {served_page + "graphs/timbral_temporal.mtt.onnx", served_page + "ort/ort-wasm-simd-threaded.wasm"}
+    assert served_files <= set(urls), urls  # the worker's requests are in the NetLog too
     outside = sorted({url for url in urls if not url.startswith((served_page, "blob:", "data:"))})
     assert not outside, f"requests off localhost: {outside}"

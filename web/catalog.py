@@ -25,6 +25,9 @@ def entry(graph, manifest):
     meta = {prop.key: prop.value for prop in onnx.load(str(graph), load_external_data=False).metadata_props}
     model, weights = meta["musiczoo.model"], meta["musiczoo.weights"]
     card = manifest["models"][model]
+    if meta["musiczoo.weights_sha256"] != card["weights"][weights]["sha256"]:
+        sys.exit(f"{graph} was converted from other {model} {weights} weights than weights/manifest.json names: "
+                 "delete it (make clean, or rm build/web-graphs/*) and run make web again")
     kind = card["weights"][weights].get("kind")
     return {"model": model, "weights": weights, "graph": f"graphs/{graph.name}",
             "description": card["description"] + (f" Weights: {weights}, {kind}." if kind else f" Weights: {weights}."),
