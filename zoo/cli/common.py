@@ -13,8 +13,8 @@ from pathlib import Path
 
 from zoo import checks
 from zoo.atomic import is_temporary
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, LAST_PATCH_POLICIES
-from zoo.errors import ZooError, file_error, reason
+from zoo.contract import HOP_LENGTH, SAMPLE_RATE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, LAST_PATCH_POLICIES
+from zoo.errors import ZooError, ZooWarning, file_error, reason
 from zoo.signal.audio import EXTENSIONS
 from zoo.signal.patching import hop_frames
 
@@ -138,6 +138,28 @@ def report_error(message):
     tqdm.write(f"error: {message}", file=sys.stderr)
 
 
+def show_warnings():
+    """Prints every `ZooWarning` as one `warning: ...` line on stderr, above any progress bar (other
+    warnings as Python shows them)."""
+    import warnings
+
+    if getattr(warnings.showwarning, "zoo", False):
+        return
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ZooWarning):
+            from tqdm import tqdm
+
+            tqdm.write(f"warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    show.zoo = True
+    warnings.showwarning = show
+    warnings.simplefilter("always", ZooWarning)  # each file's warning, even when two say the same
+
+
 def each_result(results, files, description, handle, failure=None):
     """The one loop over per-file results: progress bar, error lines, exit status.
 
@@ -169,6 +191,26 @@ def each_result(results, files, description, handle, failure=None):
     return SOME_FAILED if failed else OK
 
 
+def whole(text):
+    """Text as an int, written as one ("1000") or as a float with a whole value ("1e3", "1000.0").
+
+    Raises:
+        ValueError: not a whole number.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError(text) from None
+        return int(value)
+
+
+def count(name, maximum):
+    """An argparse `type=` for a count option (`--top`, `--batch-size`): a whole number from 1 to `maximum`."""
+    return checked(lambda n: checks.positive_integer(n, name, maximum), whole)
+
+
 def checked(check, convert=float):
     """An argparse `type=` that converts the text, then applies the API's own check (same rule, same words).
 
@@ -180,7 +222,8 @@ def checked(check, convert=float):
         try:
             value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            kind = "a whole number" if convert in (int, whole) else "a number"
+            raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
         try:
             check(value)
         except ZooError as error:
@@ -210,9 +253,11 @@ def add_patch_arguments(parser, default_batch_size):
     """--hop-seconds (alias --hop), --last-patch and --batch-size."""
     parser.add_argument("--hop-seconds", "--hop", dest="hop", type=checked(hop_frames), default=DEFAULT_HOP_SECONDS,
                         metavar="SECONDS",
-                        help=f"seconds between patch starts (default: {DEFAULT_HOP_SECONDS:g})")
+                        help=f"seconds between patch starts, in whole 16 ms frames (default: {DEFAULT_HOP_SECONDS:g}, "
+                             f"which is {hop_frames(DEFAULT_HOP_SECONDS)} frames: "
+                             f"{hop_frames(DEFAULT_HOP_SECONDS) * HOP_LENGTH / SAMPLE_RATE:g} s)")
     parser.add_argument("--last-patch", choices=LAST_PATCH_POLICIES, default=DEFAULT_LAST_PATCH,
                         help="pad the final partial patch (repeat) or discard it (drop)")
-    parser.add_argument("--batch-size", type=checked(lambda n: checks.positive_integer(n, "--batch-size"), int),
+    parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE),
                         default=default_batch_size,
                         help=f"3 s patches per forward pass, shared across files (default: {default_batch_size})")

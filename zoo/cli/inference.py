@@ -9,14 +9,13 @@ from zoo.cli.common import (
     add_audio_arguments,
     add_patch_arguments,
     add_runtime_argument,
-    checked,
+    count,
     each_result,
     find_inputs,
     output_folder,
     output_paths,
     per_file_outputs,
 )
-from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE
 from zoo.errors import ZooError, file_error
 
@@ -114,7 +113,6 @@ def _printer(args, inputs):
 
 
 def cmd_tag(args):
-    import_tensorflow()
     from zoo.inference.api import tag_many
 
     inputs = find_inputs(args.files)
@@ -138,7 +136,6 @@ def cmd_predict(args):
 
 
 def cmd_extract(args):
-    import_tensorflow()
     from zoo.inference.api import extract_many
     from zoo.inference.writers import save_features
 
@@ -155,7 +152,7 @@ def cmd_extract(args):
 
 
 def _add_output_arguments(parser):
-    parser.add_argument("--top", type=checked(lambda n: checks.positive_integer(n, "--top"), int), default=5,
+    parser.add_argument("--top", type=count("--top", checks.MAX_TOP), default=5,
                         help="tags shown per file in text format (default: 5)")
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
     parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR (named like "

@@ -112,7 +112,7 @@ def run(build_network, openers, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFA
     Raises:
         ZooError: a bad batch size, hop, last-patch policy or chunk length (before any work).
     """
-    checks.positive_integer(batch_size, "batch_size")
+    checks.positive_integer(batch_size, "batch_size", checks.MAX_BATCH_SIZE)
     checks.positive_number(chunk_seconds, "chunk_seconds")
     patching.hop_frames(hop_seconds)  # validates before the thread starts
     patching.check_last_patch(last_patch)
