@@ -10,7 +10,7 @@ import sys
 
 from zoo import __version__
 from zoo.cli import catalog, explain, inference, scale, training
-from zoo.cli.common import USAGE, report_error, show_warnings
+from zoo.cli.common import CREATED, USAGE, remove_unused_folders, report_error, show_warnings
 from zoo.cli.startup import import_tensorflow
 from zoo.errors import ZooError
 from zoo.signal import native_stderr
@@ -37,6 +37,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     args.argv = argv
+    CREATED.clear()
     native_stderr.separate()  # decoders' own notes stay off the terminal; error lines still reach it
     show_warnings()
     try:
@@ -49,4 +50,5 @@ def main(argv=None):
         return args.run(args)
     except ZooError as error:
         report_error(error)
+        remove_unused_folders()  # a run refused up front leaves no empty --out or --plot behind
         return USAGE

@@ -88,11 +88,22 @@ def output_paths(inputs, out_dir, suffix):
         owners.setdefault(str(target).casefold(), []).append(path)
     clashes = [paths for paths in owners.values() if len(paths) > 1]
     if clashes:
-        listed = "; ".join(f"{' and '.join(map(str, paths))} -> {targets[paths[0]]}" for paths in clashes)
-        raise ZooError(f"these inputs would write the same output, so nothing was done: {listed}. "
-                       "Give their folder instead of the files (outputs mirror the folder's layout), "
-                       "or run them separately with different output folders")
+        listed = "; ".join(f"{' and '.join(map(str, paths))} -> {targets[paths[0]]} ({clash_advice(paths)})"
+                           for paths in clashes)
+        raise ZooError(f"these inputs would write the same output, so nothing was done: {listed}")
     return targets
+
+
+def clash_advice(paths):
+    """What to do about input files that would write one output: one file given twice, names that differ
+    only in their extension, or same-named files from different folders given directly."""
+    if len({os.path.realpath(path) for path in paths}) < len(paths):
+        return "the same file is given more than once: give it once"
+    if len({str(Path(path).parent.resolve()) for path in paths}) < len(paths):
+        return ("names that differ only in their extension or case: rename one, or run them separately with "
+                "different output folders")
+    return ("same-named files from different folders: give a folder holding both instead of the files (outputs "
+            "mirror its layout), or run them separately with different output folders")
 
 
 def per_file_outputs(paths, out, suffix):
@@ -113,6 +124,19 @@ def per_file_outputs(paths, out, suffix):
     return [path for path, _ in inputs], output_paths(inputs, output_folder(out, "--out"), suffix)
 
 
+CREATED = []  # folders `output_folder` created in this process, deepest first, for `remove_unused_folders`
+
+
+def remove_unused_folders():
+    """Removes the output folders this run created and left empty (a run refused after making them)."""
+    while CREATED:
+        folder = CREATED.pop(0)
+        try:
+            folder.rmdir()  # only when empty; the deepest come first, so emptied parents follow
+        except OSError:
+            pass
+
+
 def output_folder(path, option):
     """Creates the output folder `path` of `option` (e.g. "--out") up front, or says why it cannot be.
 
@@ -122,13 +146,24 @@ def output_folder(path, option):
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ZooError(f"{option} {path}: this is a file; {option} needs a folder (created if missing)")
+    new = [folder for folder in (path, *path.parents) if not folder.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ZooError(f"{option} {path}: the folder cannot be created ({reason(error)})") from None
+    CREATED.extend(new)  # deepest first
     if not os.access(path, os.W_OK | os.X_OK):
         raise ZooError(f"{option} {path}: you cannot write to this folder; choose one you can write to")
     return path
+
+
+ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def one_line(path):
+    """A path as one line of text output: backslash, newline, carriage return and tab written as \\\\, \\n,
+    \\r and \\t, so a name holding them cannot split a line or shift a column."""
+    return str(path).translate(ESCAPES)
 
 
 def report_error(message):

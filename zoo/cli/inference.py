@@ -12,6 +12,7 @@ from zoo.cli.common import (
     count,
     each_result,
     find_inputs,
+    one_line,
     output_folder,
     output_paths,
     per_file_outputs,
@@ -65,7 +66,7 @@ class TaggramPrinter:
             sys.stdout.flush()
         else:
             tags = ", ".join(f"{name} {p:.2f}" for name, p in taggram.top(self.top))
-            print(f"{path}\t{tags}", flush=True)
+            print(f"{one_line(path)}\t{tags}", flush=True)
 
     def error(self, path, message):
         """Records a failed file: a JSON error record, or a CSV row with empty tag cells."""
