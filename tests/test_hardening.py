@@ -111,7 +111,7 @@ def test_2_plots_follow_the_same_rule(tmp_path, write_audio, capsys):
     two = write_audio("b/song.flac", synth("noise", 3.5), 16000, "FLAC")
     assert main(["tag", str(one), str(two), "--plot", str(tmp_path / "plots")]) == 2
     assert "song.wav and" in capsys.readouterr().err
-    assert not list((tmp_path / "plots").iterdir())
+    assert not (tmp_path / "plots").exists()  # nor the folder itself (issue 25 case 22)
 
 
 # 3. export replaced a version it did not create
@@ -173,9 +173,20 @@ def test_4_bytes_get_a_message_about_bytes():
         zoo.tag(b"RIFF\x00\x00\x00\x00WAVE")
 
 
-def test_4_amplitudes_far_outside_the_unit_range_are_refused():
-    with pytest.raises(ZooError, match=r"reaches [0-9.]+e\+05, far outside \[-1, 1\].*32768"):
-        zoo.tag(1e6 * synth("chords", 3.0), sample_rate=16000)
+def test_4_amplitudes_far_outside_the_unit_range_are_normalised_or_refused():
+    """Float audio at 8x full scale is normalised with a warning (issue 25 case 13); at 1e6 it is corrupt and
+    refused; integer PCM passed as float is refused."""
+    from zoo.errors import ZooWarning
+
+    y = synth("chords", 3.0) / np.abs(synth("chords", 3.0)).max()
+    with pytest.warns(ZooWarning, match="reach 8,"):
+        loud = zoo.tag(8 * y, sample_rate=16000, runtime="tensorflow")
+    np.testing.assert_allclose(loud.probabilities, zoo.tag(y, sample_rate=16000, runtime="tensorflow").probabilities,
+                               atol=1e-5)
+    with pytest.raises(ZooError, match=r"reaches 1e\+06, more than 100 times full scale"):
+        zoo.tag(1e6 * y, sample_rate=16000)
+    with pytest.raises(ZooError, match=r"integer PCM passed as float.*32768"):
+        zoo.tag(np.round(20000 * y), sample_rate=16000)
 
 
 # 5. killed runs left debris that readers picked up and nothing cleaned
