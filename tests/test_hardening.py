@@ -19,10 +19,9 @@ import textwrap
 import h5py
 import numpy as np
 import pytest
-import soundfile
 
 import zoo
-from fixtures import ROOT, synth
+from fixtures import ROOT, graph_error, synth, wav_bytes
 from zoo import ZooError
 from zoo.cli import main
 
@@ -309,31 +308,6 @@ def test_8_taggram_top_checks_n_too():
 
 
 # 9. exported signatures: wrong ranks, short bytes, which item of a batch failed
-
-@pytest.fixture(scope="module")
-def serving(tmp_path_factory):
-    from zoo.deploy.savedmodel import serving_module
-
-    tags = tmp_path_factory.mktemp("tags") / "tags.txt"
-    tags.write_text("x\n")
-    return serving_module("vgg", "mtt", tags)
-
-
-def wav_bytes(waveform, rate=16000, subtype="PCM_16"):
-    import io
-
-    buffer = io.BytesIO()
-    soundfile.write(buffer, waveform, rate, format="WAV", subtype=subtype)
-    return buffer.getvalue()
-
-
-def graph_error(call):
-    import tensorflow as tf
-
-    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
-        call()
-    return str(raised.value)
-
 
 @pytest.mark.slow  # builds and traces the serving graph
 def test_9_wrong_ranks_get_the_signatures_own_message(serving):

@@ -17,7 +17,7 @@ import pytest
 import soundfile
 
 import zoo
-from fixtures import ROOT, synth
+from fixtures import ROOT, graph_error, synth, wav_bytes
 from zoo import ZooError
 from zoo.cli import main
 from zoo.errors import ZooWarning, reason
@@ -278,31 +278,6 @@ def test_the_hop_help_and_readme_say_what_is_true(capsys):
 
 
 # 17. the SavedModel's signatures lacked the API's checks and item-naming messages
-
-@pytest.fixture(scope="module")
-def serving(tmp_path_factory):
-    from zoo.deploy.savedmodel import serving_module
-
-    tags = tmp_path_factory.mktemp("tags") / "tags.txt"
-    tags.write_text("x\n")
-    return serving_module("vgg", "mtt", tags)
-
-
-def wav_bytes(waveform, rate=16000):
-    import io
-
-    buffer = io.BytesIO()
-    soundfile.write(buffer, waveform, rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
-
-
-def graph_error(call):
-    import tensorflow as tf
-
-    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
-        call()
-    return str(raised.value)
-
 
 @pytest.mark.slow  # builds and traces the serving graph
 def test_signatures_check_as_the_api_does(serving):
