@@ -9,7 +9,7 @@ from zoo.errors import ZooError
 MIN_SAMPLE_RATE = 1000  # Hz; below this nothing musical survives, and a 1 Hz header would upsample 16000-fold
 MAX_SAMPLE_RATE = 768000  # Hz; the highest PCM rate in use (DXD and DSD conversions reach 705.6 and 768 kHz)
 MAX_BATCH_SIZE = 4096  # patches per network call: 4096 log-mel patches are 294 MB of input, more buys no speed
-MAX_TOP = 10000  # tags or excerpts asked for; no tag space or unit search comes near it
+MAX_TOP = 10000  # tags, excerpts or picture columns asked for; no tag space, unit search or picture needs more
 
 
 def positive_number(value, name):

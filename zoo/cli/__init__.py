@@ -15,7 +15,7 @@ from zoo.cli.startup import import_tensorflow
 from zoo.errors import ZooError
 from zoo.signal import native_stderr
 
-WITHOUT_TENSORFLOW = ("list", "card")  # every other command runs a network, and imports TensorFlow first
+WITHOUT_TENSORFLOW = ("list", "card", "beam")  # the others run networks here (beam on its workers): TensorFlow first
 
 
 def parser():

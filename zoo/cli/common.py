@@ -13,7 +13,15 @@ from pathlib import Path
 
 from zoo import checks
 from zoo.atomic import is_temporary
-from zoo.contract import HOP_LENGTH, SAMPLE_RATE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, LAST_PATCH_POLICIES
+from zoo.contract import (
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+    HOP_LENGTH,
+    LAST_PATCH_POLICIES,
+    SAMPLE_RATE,
+)
 from zoo.errors import ZooError, ZooWarning, file_error, reason
 from zoo.signal.audio import EXTENSIONS
 from zoo.signal.patching import hop_frames

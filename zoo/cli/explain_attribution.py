@@ -120,7 +120,8 @@ def add_explain_commands(commands):
                                                          "convolutions from the input (e.g. timbral_7x38_conv, conv2)")
     units = auralise.add_mutually_exclusive_group(required=True)
     units.add_argument("--unit", type=int, action="append", metavar="N", help="unit index (repeatable)")
-    units.add_argument("--top", type=count("--top", checks.MAX_TOP), metavar="N", help="the N units most active on this recording")
+    units.add_argument("--top", type=count("--top", checks.MAX_TOP), metavar="N",
+                       help="the N units most active on this recording")
     _model_arguments(auralise)
     auralise.set_defaults(run=cmd_auralise)
 
@@ -143,6 +144,7 @@ def add_explain_commands(commands):
     branches.add_argument("--tag", action="append", metavar="TAG", help="only this tag (repeatable; default: all)")
     branches.add_argument("--reference", action="append", metavar="FILE_OR_FOLDER",
                           help="recordings whose mean is the baseline (default: the training data's mean)")
-    branches.add_argument("--top", type=count("--top", checks.MAX_TOP), default=12, help="tags in the bar chart (default: 12)")
+    branches.add_argument("--top", type=count("--top", checks.MAX_TOP), default=12,
+                          help="tags in the bar chart (default: 12)")
     _model_arguments(branches, "timbral_temporal")
     branches.set_defaults(run=cmd_branches)

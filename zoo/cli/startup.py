@@ -24,7 +24,7 @@ OPTIONAL = ("sklearn", "matplotlib", "pandas")
 
 
 def import_tensorflow():
-    """Imports TensorFlow (and Keras) quietly, with Keras' optional scikit-learn, matplotlib and pandas imports skipped."""
+    """Imports TensorFlow (and Keras) quietly, skipping Keras' optional scikit-learn, matplotlib and pandas imports."""
     if "tensorflow" in sys.modules:
         return
     hidden = [name for name in OPTIONAL if name not in sys.modules]

@@ -85,7 +85,8 @@ def _add_finetune(commands):
     parser.add_argument("--validation-split", type=float, default=0.2, help="share of files held out (default: 0.2)")
     parser.add_argument("--patience", type=int, default=5,
                         help="epochs without a better validation loss before stopping (default: 5)")
-    parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE), default=16, help="patches per step (default: 16)")
+    parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE), default=16,
+                        help="patches per step (default: 16)")
     parser.add_argument("--seed", type=int, default=0, help="fixes split and initialisation (default: 0)")
     parser.add_argument("--strategy", choices=("none", "mirrored", "multiworker"), default="none",
                         help="tf.distribute: this machine's devices (mirrored), or the cluster in TF_CONFIG "
