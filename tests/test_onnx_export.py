@@ -81,8 +81,8 @@ def check_parity(name, weights, path, meta, patches):
 
 
 def test_timbral_temporal_exports_with_keras_parity_and_runs_without_tensorflow(real_patches, tmp_path, report):
-    path = export_onnx("timbral_temporal", "mtt", tmp_path / "export")
-    assert path == tmp_path / "export" / "timbral_temporal.mtt.onnx"
+    path = export_onnx("timbral_temporal", "mtt", tmp_path / "export", input="logmel")
+    assert path == tmp_path / "export" / "timbral_temporal.mtt.logmel.onnx"
     result = run_without_tensorflow([path], real_patches, tmp_path)
     assert result["imported"] == []
     differences = check_parity("timbral_temporal", "mtt", path, result[str(path)], real_patches)
@@ -98,18 +98,30 @@ def test_export_refuses_to_overwrite_without_force(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["temporal.mtt.onnx"]  # no temporary left behind
 
 
+def onnx_input(path):
+    """The `musiczoo.input` metadata of an ONNX file."""
+    import onnx
+
+    return {entry.key: entry.value for entry in onnx.load(str(path)).metadata_props}["musiczoo.input"]
+
+
 def test_cli_exports_onnx(tmp_path):
     from zoo.cli import main
 
     assert main(["export", "temporal", "--format", "onnx", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "temporal.mtt.onnx").exists()
+    assert main(["export", "temporal", "--format", "onnx", "--input", "logmel", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["temporal.mtt.logmel.onnx", "temporal.mtt.onnx"]
+    assert json.loads(onnx_input(tmp_path / "temporal.mtt.onnx"))["name"] == "waveform"  # the default
+    assert json.loads(onnx_input(tmp_path / "temporal.mtt.logmel.onnx"))["name"] == "logmel"
     assert main(["export", "temporal", "--format", "onnx", "--out", str(tmp_path), "--version", "3"]) == 2
+    assert main(["export", "temporal", "--input", "logmel", "--out", str(tmp_path)]) == 2  # savedmodel
 
 
 @pytest.mark.slow
 def test_every_weight_set_exports_with_parity_and_runs_without_tensorflow(real_patches, tmp_path, report):
     assert len(WEIGHT_SETS) >= 10
-    paths = {(name, weights): export_onnx(name, weights, tmp_path / "export") for name, weights in WEIGHT_SETS}
+    paths = {(name, weights): export_onnx(name, weights, tmp_path / "export", input="logmel")
+             for name, weights in WEIGHT_SETS}
     result = run_without_tensorflow(paths.values(), real_patches, tmp_path)
     assert result["imported"] == []
     worst = {}
@@ -123,7 +135,7 @@ def test_every_weight_set_exports_with_parity_and_runs_without_tensorflow(real_p
 @pytest.mark.slow
 def test_readme_recipe_tags_like_the_zoo_without_it(tmp_path, report):
     """examples/onnx_librosa.py: librosa log-mel + ONNX Runtime, in a process without TensorFlow or the zoo."""
-    path = export_onnx("timbral_temporal", "mtt", tmp_path)
+    path = export_onnx("timbral_temporal", "mtt", tmp_path, input="logmel")
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "onnx_librosa.py"), str(path), str(EXAMPLE),
                            "--json"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -63,6 +63,7 @@ def frame_seconds(frames):
 PATCH_SECONDS = 3.0
 PATCH_FRAMES = frames_in(PATCH_SECONDS)  # 187: a 3 s patch holds 188 centred frames and uses the first 187
 PATCH_SAMPLES = samples_in(PATCH_SECONDS)  # 48,000
+PATCH_WINDOW_SAMPLES = (PATCH_FRAMES - 1) * HOP_LENGTH + N_FFT  # 48,128 reflect-padded samples hold a patch's frames
 DEFAULT_HOP_SECONDS = PATCH_SECONDS
 LAST_PATCH_POLICIES = ("repeat", "drop")  # keep a padded final partial patch, or whole patches only
 DEFAULT_LAST_PATCH = "repeat"

@@ -35,12 +35,15 @@ def cmd_card(args):
 
 def cmd_export(args):
     if args.format == "onnx":
-        from zoo.deploy.onnx_export import export_onnx
+        from zoo.deploy.onnx_export import DEFAULT_INPUT, export_onnx
 
         if args.version is not None or args.served_name:
             raise ZooError("--version and --served-name apply to --format savedmodel, not onnx")
-        print(export_onnx(args.name, weights=args.weights, out_dir=args.out, force=args.force))
+        print(export_onnx(args.name, weights=args.weights, out_dir=args.out, force=args.force,
+                          input=args.input or DEFAULT_INPUT))
         return OK
+    if args.input is not None:
+        raise ZooError("--input applies to --format onnx (a SavedModel takes the waveform)")
     from zoo.deploy.savedmodel import export
 
     path = export(args.name, weights=args.weights, out_dir=args.out, version=args.version, force=args.force,
@@ -66,8 +69,13 @@ def add_commands(commands):
     export = commands.add_parser("export", help="write a TF Serving SavedModel (zoo.export) or an ONNX file")
     export.add_argument("name", help="catalog name")
     export.add_argument("--format", choices=("savedmodel", "onnx"), default="savedmodel",
-                        help="savedmodel (TF Serving, waveform in; the default) or onnx (log-mel patches in; "
-                             "writes OUT/NAME.WEIGHTS.onnx)")
+                        help="savedmodel (TF Serving, waveform in; the default) or onnx (ONNX Runtime, "
+                             "input as --input)")
+    export.add_argument("--input", choices=("waveform", "logmel"),
+                        help="with --format onnx: waveform (the default: the front end in ONNX operators, so the "
+                             "file alone tags audio with the exact front end the weights were trained with; input "
+                             "a patch's window of the reflect-padded recording; OUT/NAME.WEIGHTS.onnx) or logmel "
+                             "(the network alone, log-mel patches [batch, 187, 96] in; OUT/NAME.WEIGHTS.logmel.onnx)")
     export.add_argument("--weights", default=DEFAULT_WEIGHTS,
                         help=f"weight tag: mtt or msd (default: {DEFAULT_WEIGHTS})")
     export.add_argument("--out", required=True, metavar="DIR",

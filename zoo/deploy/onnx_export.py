@@ -1,10 +1,16 @@
 """ONNX export of a catalog network: one `.onnx` file that ONNX Runtime runs without TensorFlow or the zoo.
 
-The file is the graph `zoo.inference.runtimes` converts and caches for
-`runtime="onnx"` (see `zoo.models.onnx_graph` for its inputs, outputs and
-metadata), copied atomically to `OUT/<name>.<weights>.onnx`. Its input is the
-log-mel patch `[batch, 187, 96]`: the README's "ONNX" section shows how to
-compute it with librosa outside the zoo.
+The file is a graph `zoo.inference.runtimes.onnx_path` converts and caches,
+copied atomically into the output folder. Two inputs (`zoo.models.onnx_frontend`):
+
+- "waveform" (the default): the front end in ONNX operators, then the network;
+  input `waveform [batch, samples]`, a patch's window of the reflect-padded
+  16 kHz recording (`zoo.signal.patching.patch_windows` cuts them). The file
+  alone turns audio into tags, with the front end the weights were trained
+  with, so nobody re-implements it; written to `OUT/<name>.<weights>.onnx`.
+- "logmel": the network alone (what `runtime="onnx"` runs); input the log-mel
+  patch `[batch, 187, 96]`, computed by the caller (the README's "ONNX"
+  section has a librosa recipe); written to `OUT/<name>.<weights>.logmel.onnx`.
 """
 
 import shutil
@@ -15,8 +21,10 @@ from zoo.contract import DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 from zoo.inference.runtimes import onnx_path
 
+DEFAULT_INPUT = "waveform"
 
-def export_onnx(name, weights=DEFAULT_WEIGHTS, out_dir="export", force=False):
+
+def export_onnx(name, weights=DEFAULT_WEIGHTS, out_dir="export", force=False, input=DEFAULT_INPUT):
     """Writes a catalog network with its pretrained weights as an ONNX file.
 
     Args:
@@ -24,15 +32,17 @@ def export_onnx(name, weights=DEFAULT_WEIGHTS, out_dir="export", force=False):
         weights: weight tag ("mtt", "msd").
         out_dir: destination folder (created if missing).
         force: replace an existing file of the same name.
+        input: "waveform" (front end included; the default) or "logmel" (the network alone).
 
     Returns:
-        Path of the written `<name>.<weights>.onnx`.
+        Path of the written `<name>.<weights>.onnx` (waveform) or `<name>.<weights>.logmel.onnx`.
 
     Raises:
-        ZooError: unknown model or weights, or the file exists and `force` is False.
+        ZooError: unknown model, weights or input, or the file exists and `force` is False.
     """
-    path = Path(out_dir) / f"{name}.{weights}.onnx"
-    source = onnx_path(name, weights)
+    suffix = ".onnx" if input == "waveform" else f".{input}.onnx"
+    path = Path(out_dir) / f"{name}.{weights}{suffix}"
+    source = onnx_path(name, weights, input)
     if path.exists() and not force:
         raise ZooError(f"{path} already exists: pass force=True (--force) to replace it")
     try:

@@ -91,29 +91,52 @@ def tensorflow_function(model, weights, outputs=None, precision="float32"):
     return patch_function(net)
 
 
-def onnx_path(model, weights):
+def onnx_path(model, weights, input="logmel"):
     """The cached ONNX graph of `model` with pretrained `weights`, converted on first use.
 
+    Args:
+        model: catalog name.
+        weights: weight tag.
+        input: "logmel" (the network alone, `logmel [batch, 187, 96]`) or "waveform" (the front end
+            in ONNX operators before it, `zoo.models.onnx_frontend`), made from the log-mel graph.
+
     Returns:
-        Path `cache_dir()/onnx/<musiczoo version>-<conversion revision>/<model>.<weights sha256>.onnx`.
+        Path `cache_dir()/onnx/<musiczoo version>-<conversion revision>/<model>.<weights sha256>.onnx`,
+        or `....<weights sha256>.waveform-<front-end revision>.onnx`.
 
     Raises:
-        ZooError: unknown model or weights, or weights given as a file (they have no card).
+        ZooError: unknown model, weights or input, or weights given as a file (they have no card).
     """
     from zoo.models.catalog import weights_file
+    from zoo.models.onnx_frontend import INPUTS
+    from zoo.models.onnx_frontend import REVISION as FRONTEND_REVISION
     from zoo.models.onnx_graph import REVISION, convert
 
+    if input not in INPUTS:
+        raise ZooError(f"the ONNX graph's input must be one of {', '.join(INPUTS)}, not {input!r}")
     if isinstance(weights, (str, Path)) and str(weights).endswith(".h5"):
         raise ZooError(f"runtime='onnx' takes pretrained weight tags, not the file {weights}: "
                        "use runtime='tensorflow' for weight files")
     info = card(model, weights)
-    path = cache_dir() / "onnx" / f"{__version__}-{REVISION}" / f"{model}.{info.sha256}.onnx"
+    folder = cache_dir() / "onnx" / f"{__version__}-{REVISION}"
+    path = folder / f"{model}.{info.sha256}.onnx"
     if not path.exists():
         weights_file(model, weights)  # the file on disk must still be the one the manifest names
         proto = convert(model, weights, __version__)
         with atomic_path(path) as tmp:
             tmp.write_bytes(proto.SerializeToString())
-    return path
+    if input == "logmel":
+        return path
+    waveform_path = folder / f"{model}.{info.sha256}.waveform-{FRONTEND_REVISION}.onnx"
+    if not waveform_path.exists():
+        import onnx
+
+        from zoo.models.onnx_frontend import with_frontend
+
+        proto = with_frontend(onnx.load(str(path)))
+        with atomic_path(waveform_path) as tmp:
+            tmp.write_bytes(proto.SerializeToString())
+    return waveform_path
 
 
 def session_options(threads=None):

@@ -16,6 +16,17 @@ import tensorflow as tf
 
 from zoo.contract import CENTER_PADDING, F_MAX, F_MIN, FLOAT16_MAX, HOP_LENGTH, LOG_SCALE, N_FFT, N_MELS, SAMPLE_RATE
 
+STFT_WINDOW = "hann_window"  # kapre's name for tf.signal.hann_window (periodic)
+MEL_FILTERBANK = {  # kapre.backend.filterbank_mel's arguments: librosa's Slaney mel filters, `[257, 96]`
+    "sample_rate": SAMPLE_RATE,
+    "n_freq": N_FFT // 2 + 1,
+    "n_mels": N_MELS,
+    "f_min": F_MIN,
+    "f_max": F_MAX,
+    "htk": False,
+    "norm": "slaney",
+}
+
 
 @keras.saving.register_keras_serializable(package="musiczoo")
 class CenterPad(keras.layers.Layer):
@@ -141,7 +152,7 @@ def logmel(waveform, n_frames=None, center=True, prefix="frontend"):
         n_fft=N_FFT,
         win_length=N_FFT,
         hop_length=HOP_LENGTH,
-        window_name="hann_window",
+        window_name=STFT_WINDOW,
         input_data_format="channels_last",
         output_data_format="channels_last",
         name=f"{prefix}_stft",
@@ -150,15 +161,7 @@ def logmel(waveform, n_frames=None, center=True, prefix="frontend"):
     x = Power(2.0, name=f"{prefix}_power")(x)
     x = kapre.ApplyFilterbank(
         type="mel",
-        filterbank_kwargs={
-            "sample_rate": SAMPLE_RATE,
-            "n_freq": N_FFT // 2 + 1,
-            "n_mels": N_MELS,
-            "f_min": F_MIN,
-            "f_max": F_MAX,
-            "htk": False,
-            "norm": "slaney",
-        },
+        filterbank_kwargs=MEL_FILTERBANK,
         data_format="channels_last",
         name=f"{prefix}_mel",
     )(x)

@@ -7,7 +7,8 @@ its frames as the models' training data was, provided it adds at least
 `MIN_TAIL_SECONDS` of audio that no whole patch covers. A clip shorter than
 one patch is always repeat-padded. The same rules in streaming form are in
 `zoo.signal.streaming`, in TensorFlow-graph form in `zoo.signal.graph`; one
-test holds the three together.
+test holds the three together. `patch_windows` gives the same patches as
+windows of the padded waveform, the input of the waveform-in ONNX graphs.
 """
 
 import math
@@ -17,11 +18,15 @@ import numpy as np
 
 from zoo.contract import (
     CENTER_PADDING,
+    DEFAULT_LAST_PATCH,
     HOP_LENGTH,
     LAST_PATCH_POLICIES,
     MIN_TAIL_SECONDS,
     PATCH_FRAMES,
+    PATCH_SECONDS,
+    PATCH_WINDOW_SAMPLES,
     SAMPLE_RATE,
+    centred_frames,
     frames_in,
 )
 from zoo.errors import ZooError
@@ -100,3 +105,33 @@ def reflect_pad(waveform, padding=CENTER_PADDING):
         `[samples + 2 * padding]`.
     """
     return np.pad(waveform, padding, mode="reflect")
+
+
+def patch_windows(waveform, hop_seconds=PATCH_SECONDS, last_patch=DEFAULT_LAST_PATCH):
+    """The patches `zoo.tag` cuts from a recording, as windows of its reflect-padded samples.
+
+    The recording is padded once, at its two ends (as the zoo's front end pads
+    the whole recording); the window of the patch starting at frame s is padded
+    samples `[256 s, 256 s + 48128)`, the samples of frames s..s+186. A final
+    partial patch's window is shorter: its `1 + (len - 512) // 256` frames are
+    the frames the recording has from s on, and the waveform-in ONNX graph
+    repeat-pads them to 187 as `repeat_to` does.
+
+    Args:
+        waveform: float32 mono 16 kHz samples `[samples]`, at least 2.
+        hop_seconds: seconds between patch starts.
+        last_patch: "repeat" or "drop".
+
+    Returns:
+        (start frames, list of float32 windows `[<= 48128]`, of at least 512 samples each).
+
+    Raises:
+        ZooError: bad hop or policy, or fewer than 2 samples.
+    """
+    waveform = np.asarray(waveform, dtype=np.float32)
+    if waveform.ndim != 1 or len(waveform) < 2:
+        raise ZooError(f"patch_windows takes a mono waveform of at least 2 samples, not shape {waveform.shape}")
+    hop = hop_frames(hop_seconds)
+    padded = reflect_pad(waveform)
+    starts = patch_starts(centred_frames(len(waveform)), hop, last_patch)
+    return starts, [padded[start * HOP_LENGTH:start * HOP_LENGTH + PATCH_WINDOW_SAMPLES] for start in starts]
