@@ -13,7 +13,6 @@ raised it (a decoder, the operating system, a file vanishing mid-read), is a
 import errno
 import numbers
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import soxr
 from zoo import checks
 from zoo.contract import SAMPLE_RATE
 from zoo.errors import ZooError, file_error
+from zoo.signal.containers import check_container
 from zoo.signal.level import FLOAT_SUBTYPES, level, level_gain, warn_doubtful
 from zoo.signal.native_stderr import silenced
 
@@ -30,49 +30,6 @@ EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
 BLOCK_SECONDS = 60.0
 MAX_CHANNELS = 32  # a 2-D array's channel axis is its shorter one, and no longer than this
 MAX_AMPLITUDE = 4.0  # +12 dBFS: beyond it the front end's float16 mel saturates (sources whose peak is unknown)
-
-
-def _declared_wav_bytes(path):
-    """(declared, present) byte counts of a RIFF WAV file's data chunk, or None if unknown."""
-    with open(path, "rb") as handle:
-        header = handle.read(12)
-        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
-            return None
-        size = Path(path).stat().st_size
-        while True:
-            chunk = handle.read(8)
-            if len(chunk) < 8:
-                return None
-            name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if name == b"data":
-                if length in (0, 0xFFFFFFFF):
-                    return None  # streaming writers leave the size unset
-                return length, size - handle.tell()
-            handle.seek(length + (length & 1), 1)
-
-
-def _ogg_is_complete(path):
-    """False when an Ogg stream's last page lacks the end-of-stream flag (a cut file)."""
-    with open(path, "rb") as handle:
-        size = handle.seek(0, 2)
-        handle.seek(max(0, size - 65536))
-        tail = handle.read()
-    last = tail.rfind(b"OggS")
-    return last >= 0 and len(tail) > last + 5 and bool(tail[last + 5] & 0x04)
-
-
-def _check_container(path):
-    """Raises ZooError for WAV and Ogg files whose container shows they were cut short."""
-    declared = _declared_wav_bytes(path)
-    if declared is not None and declared[1] < declared[0]:
-        raise ZooError(
-            f"{path}: truncated WAV file: its header declares {declared[0]} bytes of audio, "
-            f"only {declared[1]} are present"
-        )
-    with open(path, "rb") as handle:
-        is_ogg = handle.read(4) == b"OggS"
-    if is_ogg and not _ogg_is_complete(path):
-        raise ZooError(f"{path}: truncated Ogg file: the stream ends without its final page")
 
 
 class AudioSource:
@@ -233,7 +190,7 @@ def _open(path):
         raise ZooError(f"{path}: not a regular file (a device, pipe or socket), so not read")
     if path.stat().st_size == 0:
         raise ZooError(f"{path}: the file is empty (0 bytes)")
-    _check_container(path)
+    check_container(path)
     try:
         return _soundfile_source(path)
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
