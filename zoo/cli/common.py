@@ -280,8 +280,9 @@ def add_audio_arguments(parser, default_batch_size):
     """FILE... and the options every command over recordings takes (model, weights, hop, last patch, batch)."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog name (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="weight tag: mtt or msd, or a .weights.h5 file "
-                                                                 f"(default: {DEFAULT_WEIGHTS})")
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
+                        help=f"weight tag: mtt or msd, or the model's shipped .weights.h5 file "
+                             f"(default: {DEFAULT_WEIGHTS})")
     add_patch_arguments(parser, default_batch_size)
 
 
