@@ -6,7 +6,9 @@ Usage:
 
 Builds a folder of inputs by category (good files in four formats, rates and channel counts;
 truncated, bit-flipped and garbage-spliced copies; random bytes; empty files; NaN and 1e6
-amplitudes; a broken link; a named pipe; unreadable files), then, each in a fresh process:
+amplitudes; float audio peaking at 8 (normalised, with a warning); integer PCM stored as float;
+silent and 1-sample files (tagged, with a warning); a broken link; a link loop; a named pipe;
+unreadable files), then, each in a fresh process:
 `musiczoo tag FOLDER --format json` (as uid 1000 in a user namespace when `unshare` allows it, so
 chmod 000 really denies reading), `musiczoo features FOLDER --out OUT`, and the same `features` run
 killed with SIGKILL once its first output appears, then run again. Counts per category: inputs,
@@ -33,7 +35,9 @@ import soundfile
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"),
            "mp3": ("MP3", "MPEG_LAYER_III")}
-BAD_CATEGORIES = ("random bytes", "empty", "NaN samples", "amplitude 1e6", "broken link", "named pipe", "unreadable")
+BAD_CATEGORIES = ("random bytes", "empty", "NaN samples", "amplitude 1e6", "integer PCM as float", "broken link",
+                  "symlink loop", "named pipe", "unreadable")
+WARNED_CATEGORIES = ("float peak 8", "silent", "1 sample")  # tagged, each with a `warning:` line naming it
 
 
 def music(seconds, rate, channels, rng):
@@ -77,7 +81,15 @@ def build(folder, copies, rng):
             y = music(3.0, 16000, 1, rng)
             y[int(rng.integers(0, len(y)))] = value
             soundfile.write(add(f"{kind.split()[0].lower()}_{i}.wav", kind), y, 16000, subtype="FLOAT")
+        y = music(4.0, 16000, 1, rng)[:, 0]
+        soundfile.write(add(f"hot_{i}.wav", "float peak 8"), 8 * y / np.abs(y).max(), 16000, subtype="FLOAT")
+        soundfile.write(add(f"pcm_as_float_{i}.wav", "integer PCM as float"), np.round(20000 * y / np.abs(y).max()),
+                        16000, subtype="FLOAT")
+        soundfile.write(add(f"silent_{i}.wav", "silent"), np.zeros(5 * 16000, np.float32), 16000)
+        soundfile.write(add(f"one_sample_{i}.wav", "1 sample"), y[:1], 16000)
         add(f"broken_link_{i}.mp3", "broken link").symlink_to(folder / "other" / f"missing_{i}.mp3")
+        loop = add(f"loop_{i}.flac", "symlink loop")
+        loop.symlink_to(loop.name)
         os.mkfifo(add(f"pipe_{i}.wav", "named pipe"))
         locked = add(f"unreadable_{i}.flac", "unreadable")
         soundfile.write(locked, music(3.0, 44100, 2, rng), 44100, format="FLAC")
@@ -103,6 +115,7 @@ def tag_run(folder, category, prefix):
     records = {str(Path(json.loads(line)["file"]).relative_to(folder)): json.loads(line)
                for line in done.stdout.splitlines()}
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    warned = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
     counts = defaultdict(Counter)
     for name, kind in category.items():
         record = records.get(name)
@@ -112,6 +125,8 @@ def tag_run(folder, category, prefix):
         counts[kind][outcome] += 1
         counts[kind]["error names the file"] += bool(record and "error" in record
                                                      and record["error"].startswith(str(folder / name)))
+        counts[kind]["warning names the file"] += any(line.startswith(f"warning: {folder / name}: ")
+                                                      for line in warned)
     return done, counts, len(errors)
 
 
@@ -168,22 +183,25 @@ def report(category, counts, tracebacks, error_lines, features, prefix, seconds)
              f"{os.cpu_count()} cores, {seconds:.0f} s). `musiczoo tag FOLDER --format json` ran "
              + ("as uid 1000 in a user namespace (`unshare --user`), so unreadable files really were unreadable."
                 if prefix else "as the current user (no user namespace: as root, 'unreadable' files were readable)."),
-             "", "| category | inputs | tagged | error record | error names the file | lost |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "", "| category | inputs | tagged | warning names the file | error record | error names the file | lost |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for kind in kinds:
         c = counts[kind]
-        lines.append(f"| {kind} | {sum(1 for k in category.values() if k == kind)} | {c['result']} | {c['error']} "
-                     f"| {c['error names the file']} | {c['lost']} |")
+        lines.append(f"| {kind} | {sum(1 for k in category.values() if k == kind)} | {c['result']} "
+                     f"| {c['warning names the file']} | {c['error']} | {c['error names the file']} | {c['lost']} |")
     total = Counter()
     for c in counts.values():
         total.update(c)
     bad_tagged = sum(counts[kind]["result"] for kind in BAD_CATEGORIES)
-    lines += [f"| **all** | {len(category)} | {total['result']} | {total['error']} | {total['error names the file']} "
-              f"| **{total['lost']}** |", "",
+    unwarned = sum(counts[kind]["result"] - counts[kind]["warning names the file"] for kind in WARNED_CATEGORIES)
+    lines += [f"| **all** | {len(category)} | {total['result']} | {total['warning names the file']} | {total['error']} "
+              f"| {total['error names the file']} | **{total['lost']}** |", "",
               f"Outputs lost: **{total['lost']}** (must be 0). Tracebacks seen: **{tracebacks}** in `tag`, "
               f"**{features['tracebacks']}** in `features` (must be 0). `error:` lines on stderr: {error_lines} "
               f"(one per error record: {error_lines == total['error']}). Inputs that can never be audio "
-              f"(random bytes, empty, NaN, 1e6, links, pipes, unreadable) tagged anyway: {bad_tagged}. Damaged "
+              f"(random bytes, empty, NaN, 1e6, integer PCM as float, broken links, link loops, pipes, unreadable) "
+              f"tagged anyway: {bad_tagged}. Inputs whose tags need a warning (float peaking at 8, normalised; "
+              f"silent; 1 sample) tagged without one: {unwarned} (must be 0). Damaged "
               "copies of real files either decode (a result) or fail with their own error; both are correct.", "",
               "`musiczoo features FOLDER --out OUT` (exit 1: the bad inputs fail), then the same run killed with "
               "SIGKILL shortly after its first output appears, and run again into the same folder, four times:",

@@ -61,3 +61,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("measurements")
         for line in _MEASUREMENTS:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def serving(tmp_path_factory):
+    """The export's serving module of vgg (mtt), built and traced once: its signatures on bad requests."""
+    from zoo.deploy.savedmodel import serving_module
+
+    tags = tmp_path_factory.mktemp("tags") / "tags.txt"
+    tags.write_text("x\n")
+    return serving_module("vgg", "mtt", tags)

@@ -27,3 +27,24 @@ def synth(kind, seconds, sample_rate=16000, seed=0):
     else:
         raise ValueError(kind)
     return y.astype(np.float32)
+
+
+def wav_bytes(waveform, rate=16000, subtype="PCM_16"):
+    """The bytes of a WAV file holding `waveform` (what a `serve_wav` request item carries)."""
+    import io
+
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, waveform, rate, format="WAV", subtype=subtype)
+    return buffer.getvalue()
+
+
+def graph_error(call):
+    """The message of the InvalidArgumentError that `call` (a serving signature on bad input) must raise."""
+    import pytest
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        call()
+    return str(raised.value)

@@ -71,8 +71,8 @@ def test_csv_relative_paths_header_and_multi_labels(write_audio, tmp_path):
     write_audio("audio/one.wav", CLIP, 16000)
     write_audio("audio/two.wav", CLIP, 16000)
     listing = tmp_path / "labels.csv"
-    listing.write_text("path,label\naudio/one.wav,piano,calm\n\n# a comment\naudio/two.wav,drums\n"
-                       f"{tmp_path / 'audio/one.wav'},loud\n")
+    listing.write_text("path,label\naudio/one.wav,piano,calm,loud\n\n# a comment\n"
+                       f"{tmp_path / 'audio/two.wav'},drums\n")  # a file on two rows is refused (issue 25, 19)
     dataset = datasets.read_dataset(listing)
     assert dataset.layout == "csv"
     assert dataset.labels == ["calm", "drums", "loud", "piano"]

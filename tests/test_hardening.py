@@ -19,10 +19,9 @@ import textwrap
 import h5py
 import numpy as np
 import pytest
-import soundfile
 
 import zoo
-from fixtures import ROOT, synth
+from fixtures import ROOT, graph_error, synth, wav_bytes
 from zoo import ZooError
 from zoo.cli import main
 
@@ -111,7 +110,7 @@ def test_2_plots_follow_the_same_rule(tmp_path, write_audio, capsys):
     two = write_audio("b/song.flac", synth("noise", 3.5), 16000, "FLAC")
     assert main(["tag", str(one), str(two), "--plot", str(tmp_path / "plots")]) == 2
     assert "song.wav and" in capsys.readouterr().err
-    assert not list((tmp_path / "plots").iterdir())
+    assert not (tmp_path / "plots").exists()  # nor the folder itself (issue 25 case 22)
 
 
 # 3. export replaced a version it did not create
@@ -173,9 +172,20 @@ def test_4_bytes_get_a_message_about_bytes():
         zoo.tag(b"RIFF\x00\x00\x00\x00WAVE")
 
 
-def test_4_amplitudes_far_outside_the_unit_range_are_refused():
-    with pytest.raises(ZooError, match=r"reaches [0-9.]+e\+05, far outside \[-1, 1\].*32768"):
-        zoo.tag(1e6 * synth("chords", 3.0), sample_rate=16000)
+def test_4_amplitudes_far_outside_the_unit_range_are_normalised_or_refused():
+    """Float audio at 8x full scale is normalised with a warning (issue 25 case 13); at 1e6 it is corrupt and
+    refused; integer PCM passed as float is refused."""
+    from zoo.errors import ZooWarning
+
+    y = synth("chords", 3.0) / np.abs(synth("chords", 3.0)).max()
+    with pytest.warns(ZooWarning, match="reach 8,"):
+        loud = zoo.tag(8 * y, sample_rate=16000, runtime="tensorflow")
+    np.testing.assert_allclose(loud.probabilities, zoo.tag(y, sample_rate=16000, runtime="tensorflow").probabilities,
+                               atol=1e-5)
+    with pytest.raises(ZooError, match=r"reaches 1e\+06, more than 100 times full scale"):
+        zoo.tag(1e6 * y, sample_rate=16000)
+    with pytest.raises(ZooError, match=r"integer PCM passed as float.*32768"):
+        zoo.tag(np.round(20000 * y), sample_rate=16000)
 
 
 # 5. killed runs left debris that readers picked up and nothing cleaned
@@ -298,31 +308,6 @@ def test_8_taggram_top_checks_n_too():
 
 
 # 9. exported signatures: wrong ranks, short bytes, which item of a batch failed
-
-@pytest.fixture(scope="module")
-def serving(tmp_path_factory):
-    from zoo.deploy.savedmodel import serving_module
-
-    tags = tmp_path_factory.mktemp("tags") / "tags.txt"
-    tags.write_text("x\n")
-    return serving_module("vgg", "mtt", tags)
-
-
-def wav_bytes(waveform, rate=16000, subtype="PCM_16"):
-    import io
-
-    buffer = io.BytesIO()
-    soundfile.write(buffer, waveform, rate, format="WAV", subtype=subtype)
-    return buffer.getvalue()
-
-
-def graph_error(call):
-    import tensorflow as tf
-
-    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
-        call()
-    return str(raised.value)
-
 
 @pytest.mark.slow  # builds and traces the serving graph
 def test_9_wrong_ranks_get_the_signatures_own_message(serving):

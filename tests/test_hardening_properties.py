@@ -1,7 +1,8 @@
 """Property tests (Hypothesis) over the audio reader and the command line's file loop.
 
 Invariant: every input yields a result or that input's `ZooError` (naming it), never another
-exception, and one bad input changes nothing for the others. The inputs: random bytes (bare or
+exception, and one bad input changes nothing for the others; any Python value given to the API's door
+as audio, layers or sample rate gives a result or a `ZooError` (issue 25). The inputs: random bytes (bare or
 behind a real container's magic), truncations, bit flips and spliced garbage of valid WAV, FLAC,
 OGG and MP3 files, valid files and arrays of 1 to 16 channels at 1 to 192 kHz in every sample
 type, from empty to several minutes long. `make test` runs the bounded "musiczoo" profile
@@ -11,6 +12,9 @@ times more examples.
 
 import io
 import json
+import math
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +26,7 @@ import zoo
 from fixtures import synth
 from zoo import ZooError
 from zoo.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from zoo.inference.results import Taggram
 from zoo.cli import main
 from zoo.signal import audio
 
@@ -149,11 +154,58 @@ def test_arrays_are_read_or_refused_with_a_zoo_error(array):
     assert waveform.dtype == np.float32 and abs(len(waveform) - frames * 16000 / rate) <= 1
 
 
+def whole_rate(rate):
+    """True for a float holding a whole number of Hz in range (16000.0), which is accepted (issue 25 case 16)."""
+    return math.isfinite(rate) and rate.is_integer() and MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE
+
+
 @given(rate=st.one_of(st.integers(-10, MIN_SAMPLE_RATE - 1), st.integers(MAX_SAMPLE_RATE + 1, 10**9),
-                      st.floats(allow_nan=True), st.booleans(), st.none()))
+                      st.floats(allow_nan=True).filter(lambda rate: not whole_rate(rate)), st.booleans(),
+                      st.none()))
 def test_sample_rates_out_of_range_are_refused(rate):
     with pytest.raises(ZooError, match="sample rate must be a whole number of Hz"):
         audio.from_array(np.zeros(100, np.float32), rate)
+
+
+# The API's door (issue 25): any Python value given as audio, layers or sample rate.
+
+SAMPLES = st.one_of(st.floats(-2, 2), st.floats(allow_nan=True, allow_infinity=True), st.integers(-40000, 40000),
+                    st.booleans(), st.none(), st.text(max_size=4))
+ANY_VALUE = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12), st.binary(max_size=12), st.builds(Path, st.text(max_size=12)),
+    st.lists(SAMPLES, max_size=6), st.tuples(SAMPLES, SAMPLES), st.sets(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.lists(st.lists(st.floats(-1, 1), max_size=3),
+                                                                              max_size=3),
+    st.builds(object), st.sampled_from([np.zeros((2, 2, 2), np.float32), np.zeros((3, 3), np.float32),
+                                        np.full(5, 0.1, np.float32), np.arange(5), np.array("x")]),
+)
+
+
+def result_or_zoo_error(call):
+    """Runs `call`; a ZooError (or a result) is fine, any other exception fails the test."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # silent or short inputs warn; that is not what is tested here
+            return call()
+    except ZooError as error:
+        return error
+
+
+@budget(0.25)
+@given(audio_value=ANY_VALUE, rate=st.one_of(st.none(), st.just(16000), st.just(16000.0), ANY_VALUE))
+def test_any_value_as_audio_or_rate_gives_a_result_or_a_zoo_error(audio_value, rate):
+    result_or_zoo_error(lambda: zoo.tag(audio_value, sample_rate=rate, runtime="tensorflow"))
+    outcome = result_or_zoo_error(lambda: list(zoo.tag_many(audio_value, sample_rate=rate, runtime="tensorflow")))
+    if not isinstance(outcome, ZooError):
+        assert all(isinstance(result, (ZooError, Taggram)) for _, result in outcome)
+
+
+@budget(0.25)
+@given(layers=ANY_VALUE)
+def test_any_value_as_layers_gives_a_result_or_a_zoo_error(layers):
+    result_or_zoo_error(lambda: zoo.extract(np.full(8000, 0.1, np.float32), sample_rate=16000, layers=layers,
+                                            runtime="tensorflow"))
 
 
 # The command line's file loop: a folder of good files and bad ones, tagged in one run.

@@ -8,6 +8,8 @@ from zoo.errors import ZooError
 
 MIN_SAMPLE_RATE = 1000  # Hz; below this nothing musical survives, and a 1 Hz header would upsample 16000-fold
 MAX_SAMPLE_RATE = 768000  # Hz; the highest PCM rate in use (DXD and DSD conversions reach 705.6 and 768 kHz)
+MAX_BATCH_SIZE = 4096  # patches per network call: 4096 log-mel patches are 294 MB of input, more buys no speed
+MAX_TOP = 10000  # tags, excerpts or picture columns asked for; no tag space, unit search or picture needs more
 
 
 def positive_number(value, name):
@@ -35,7 +37,7 @@ def positive_integer(value, name, maximum=None):
 
 
 def sample_rate(value, label="audio"):
-    """`value` as an int, if it is a whole number of Hz from `MIN_SAMPLE_RATE` to `MAX_SAMPLE_RATE`.
+    """`value` as an int, if it is a whole number of Hz (16000 or 16000.0) from `MIN_SAMPLE_RATE` to `MAX_SAMPLE_RATE`.
 
     Args:
         value: the rate.
@@ -44,8 +46,25 @@ def sample_rate(value, label="audio"):
     Raises:
         ZooError: not a whole number, or out of range.
     """
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) \
+            and math.isfinite(value) and float(value).is_integer():
+        value = int(value)  # 16000.0, as float arithmetic or a metadata reader gives it
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
             or not MIN_SAMPLE_RATE <= value <= MAX_SAMPLE_RATE:
         raise ZooError(f"{label}: the sample rate must be a whole number of Hz from {MIN_SAMPLE_RATE} to "
                        f"{MAX_SAMPLE_RATE}, not {value!r}")
     return int(value)
+
+
+def names(value, name):
+    """`value` as a list of strings (layer names, paths), refusing a lone string that would be read letter by letter.
+
+    Raises:
+        ZooError: a string, bytes, or anything that is not a sequence of strings.
+    """
+    if isinstance(value, (str, bytes)):
+        raise ZooError(f"{name} must be a list of names, not the single string {value!r}: "
+                       f"write {name}=[{value!r}]")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+        raise ZooError(f"{name} must be a list of names (strings), not {type(value).__name__} {value!r:.80}")
+    return list(value)

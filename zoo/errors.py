@@ -11,8 +11,16 @@ class ZooError(ValueError):
     """
 
 
+class ZooWarning(UserWarning):
+    """Input the zoo processes but whose result a user should doubt or know about (silent audio, audio
+    shorter than a patch, samples beyond full scale that were normalised, a hop longer than the
+    recording). Issued through the `warnings` module; the command line prints each as a `warning:` line.
+    """
+
+
 _OS_ADVICE = {
-    errno.EACCES: "permission denied: make the file readable (chmod) or run as a user who may read it",
+    errno.EACCES: "permission denied: check the permissions of the file or folder (chmod), or run as a user "
+                   "who may use it",
     errno.EPERM: "operation not permitted: check the file's permissions",
     errno.ENOENT: "no such file (it was moved or deleted)",
     errno.EISDIR: "it is a folder, not an audio file",

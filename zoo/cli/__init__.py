@@ -10,9 +10,12 @@ import sys
 
 from zoo import __version__
 from zoo.cli import catalog, explain, inference, scale, training
-from zoo.cli.common import USAGE, report_error
+from zoo.cli.common import CREATED, USAGE, remove_unused_folders, report_error, show_warnings
+from zoo.cli.startup import import_tensorflow
 from zoo.errors import ZooError
 from zoo.signal import native_stderr
+
+WITHOUT_TENSORFLOW = ("list", "card", "beam")  # the others run networks here (beam on its workers): TensorFlow first
 
 
 def parser():
@@ -34,9 +37,18 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     args.argv = argv
+    CREATED.clear()
     native_stderr.separate()  # decoders' own notes stay off the terminal; error lines still reach it
+    show_warnings()
     try:
+        if args.command not in WITHOUT_TENSORFLOW:
+            import_tensorflow()
+        if str(getattr(args, "weights", None)).endswith(".h5") and hasattr(args, "model"):
+            from zoo.models.catalog import shipped_tag
+
+            args.weights = shipped_tag(args.model, args.weights)  # a shipped weight file stands for its tag
         return args.run(args)
     except ZooError as error:
         report_error(error)
+        remove_unused_folders()  # a run refused up front leaves no empty --out or --plot behind
         return USAGE

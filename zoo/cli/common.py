@@ -13,8 +13,16 @@ from pathlib import Path
 
 from zoo import checks
 from zoo.atomic import is_temporary
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, LAST_PATCH_POLICIES
-from zoo.errors import ZooError, file_error, reason
+from zoo.contract import (
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+    HOP_LENGTH,
+    LAST_PATCH_POLICIES,
+    SAMPLE_RATE,
+)
+from zoo.errors import ZooError, ZooWarning, file_error, reason
 from zoo.signal.audio import EXTENSIONS
 from zoo.signal.patching import hop_frames
 
@@ -88,11 +96,22 @@ def output_paths(inputs, out_dir, suffix):
         owners.setdefault(str(target).casefold(), []).append(path)
     clashes = [paths for paths in owners.values() if len(paths) > 1]
     if clashes:
-        listed = "; ".join(f"{' and '.join(map(str, paths))} -> {targets[paths[0]]}" for paths in clashes)
-        raise ZooError(f"these inputs would write the same output, so nothing was done: {listed}. "
-                       "Give their folder instead of the files (outputs mirror the folder's layout), "
-                       "or run them separately with different output folders")
+        listed = "; ".join(f"{' and '.join(map(str, paths))} -> {targets[paths[0]]} ({clash_advice(paths)})"
+                           for paths in clashes)
+        raise ZooError(f"these inputs would write the same output, so nothing was done: {listed}")
     return targets
+
+
+def clash_advice(paths):
+    """What to do about input files that would write one output: one file given twice, names that differ
+    only in their extension, or same-named files from different folders given directly."""
+    if len({os.path.realpath(path) for path in paths}) < len(paths):
+        return "the same file is given more than once: give it once"
+    if len({str(Path(path).parent.resolve()) for path in paths}) < len(paths):
+        return ("names that differ only in their extension or case: rename one, or run them separately with "
+                "different output folders")
+    return ("same-named files from different folders: give a folder holding both instead of the files (outputs "
+            "mirror its layout), or run them separately with different output folders")
 
 
 def per_file_outputs(paths, out, suffix):
@@ -113,6 +132,19 @@ def per_file_outputs(paths, out, suffix):
     return [path for path, _ in inputs], output_paths(inputs, output_folder(out, "--out"), suffix)
 
 
+CREATED = []  # folders `output_folder` created in this process, deepest first, for `remove_unused_folders`
+
+
+def remove_unused_folders():
+    """Removes the output folders this run created and left empty (a run refused after making them)."""
+    while CREATED:
+        folder = CREATED.pop(0)
+        try:
+            folder.rmdir()  # only when empty; the deepest come first, so emptied parents follow
+        except OSError:
+            pass
+
+
 def output_folder(path, option):
     """Creates the output folder `path` of `option` (e.g. "--out") up front, or says why it cannot be.
 
@@ -122,13 +154,24 @@ def output_folder(path, option):
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ZooError(f"{option} {path}: this is a file; {option} needs a folder (created if missing)")
+    new = [folder for folder in (path, *path.parents) if not folder.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ZooError(f"{option} {path}: the folder cannot be created ({reason(error)})") from None
+    CREATED.extend(new)  # deepest first
     if not os.access(path, os.W_OK | os.X_OK):
         raise ZooError(f"{option} {path}: you cannot write to this folder; choose one you can write to")
     return path
+
+
+ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def one_line(path):
+    """A path as one line of text output: backslash, newline, carriage return and tab written as \\\\, \\n,
+    \\r and \\t, so a name holding them cannot split a line or shift a column."""
+    return str(path).translate(ESCAPES)
 
 
 def report_error(message):
@@ -136,6 +179,28 @@ def report_error(message):
     from tqdm import tqdm
 
     tqdm.write(f"error: {message}", file=sys.stderr)
+
+
+def show_warnings():
+    """Prints every `ZooWarning` as one `warning: ...` line on stderr, above any progress bar (other
+    warnings as Python shows them)."""
+    import warnings
+
+    if getattr(warnings.showwarning, "zoo", False):
+        return
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ZooWarning):
+            from tqdm import tqdm
+
+            tqdm.write(f"warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    show.zoo = True
+    warnings.showwarning = show
+    warnings.simplefilter("always", ZooWarning)  # each file's warning, even when two say the same
 
 
 def each_result(results, files, description, handle, failure=None):
@@ -169,6 +234,26 @@ def each_result(results, files, description, handle, failure=None):
     return SOME_FAILED if failed else OK
 
 
+def whole(text):
+    """Text as an int, written as one ("1000") or as a float with a whole value ("1e3", "1000.0").
+
+    Raises:
+        ValueError: not a whole number.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError(text) from None
+        return int(value)
+
+
+def count(name, maximum):
+    """An argparse `type=` for a count option (`--top`, `--batch-size`): a whole number from 1 to `maximum`."""
+    return checked(lambda n: checks.positive_integer(n, name, maximum), whole)
+
+
 def checked(check, convert=float):
     """An argparse `type=` that converts the text, then applies the API's own check (same rule, same words).
 
@@ -180,7 +265,8 @@ def checked(check, convert=float):
         try:
             value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            kind = "a whole number" if convert in (int, whole) else "a number"
+            raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
         try:
             check(value)
         except ZooError as error:
@@ -194,8 +280,9 @@ def add_audio_arguments(parser, default_batch_size):
     """FILE... and the options every command over recordings takes (model, weights, hop, last patch, batch)."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog name (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="weight tag: mtt or msd, or a .weights.h5 file "
-                                                                 f"(default: {DEFAULT_WEIGHTS})")
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
+                        help=f"weight tag: mtt or msd, or the model's shipped .weights.h5 file "
+                             f"(default: {DEFAULT_WEIGHTS})")
     add_patch_arguments(parser, default_batch_size)
 
 
@@ -210,9 +297,11 @@ def add_patch_arguments(parser, default_batch_size):
     """--hop-seconds (alias --hop), --last-patch and --batch-size."""
     parser.add_argument("--hop-seconds", "--hop", dest="hop", type=checked(hop_frames), default=DEFAULT_HOP_SECONDS,
                         metavar="SECONDS",
-                        help=f"seconds between patch starts (default: {DEFAULT_HOP_SECONDS:g})")
+                        help=f"seconds between patch starts, in whole 16 ms frames (default: {DEFAULT_HOP_SECONDS:g}, "
+                             f"which is {hop_frames(DEFAULT_HOP_SECONDS)} frames: "
+                             f"{hop_frames(DEFAULT_HOP_SECONDS) * HOP_LENGTH / SAMPLE_RATE:g} s)")
     parser.add_argument("--last-patch", choices=LAST_PATCH_POLICIES, default=DEFAULT_LAST_PATCH,
                         help="pad the final partial patch (repeat) or discard it (drop)")
-    parser.add_argument("--batch-size", type=checked(lambda n: checks.positive_integer(n, "--batch-size"), int),
+    parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE),
                         default=default_batch_size,
                         help=f"3 s patches per forward pass, shared across files (default: {default_batch_size})")

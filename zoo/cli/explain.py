@@ -12,14 +12,13 @@ from zoo.cli.common import (
     OK,
     SOME_FAILED,
     audio_files,
-    checked,
+    count,
     each_result,
     output_folder,
     per_file_outputs,
     report_error,
 )
 from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
-from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 
@@ -35,12 +34,11 @@ def weights_argument(text):
 
 
 def positive(name):
-    """An argparse `type=` for a positive integer option, checked with the API's own words."""
-    return checked(lambda n: checks.positive_integer(n, name), int)
+    """An argparse `type=` for a positive integer option, checked with the API's own words (bounded)."""
+    return count(name, checks.MAX_BATCH_SIZE if name == "--batch-size" else checks.MAX_TOP)
 
 
 def cmd_filters(args):
-    import_tensorflow()
     from zoo.explain.filter_plots import write_filter_map
     from zoo.explain.filters import TEMPO_RANGE_BPM, filters
 
@@ -65,7 +63,6 @@ def cmd_filters(args):
 
 
 def cmd_activations(args):
-    import_tensorflow()
     import numpy as np
 
     from zoo.atomic import atomic_path
@@ -98,7 +95,6 @@ def cmd_activations(args):
 
 
 def cmd_units(args):
-    import_tensorflow()
     from zoo.explain.units import UnitSearch
 
     files = audio_files(args.files)
@@ -122,7 +118,6 @@ def cmd_units(args):
 
 
 def cmd_report(args):
-    import_tensorflow()
     from zoo.explain.report import report
 
     explain = {"attribution_tags": args.attribution_tags, "method": args.method, "branches": not args.no_branches,

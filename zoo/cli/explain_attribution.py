@@ -3,9 +3,9 @@
 import csv
 from pathlib import Path
 
-from zoo.cli.common import OK, each_result, output_folder, per_file_outputs
+from zoo import checks
+from zoo.cli.common import OK, count, each_result, output_folder, per_file_outputs
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
 
 ATTRIBUTION_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")  # zoo.explain.attribution.METHODS
 
@@ -111,13 +111,6 @@ def _model_arguments(parser, default_model=DEFAULT_MODEL):
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
 
 
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise ZooError(f"expected a positive number, not {text}")
-    return value
-
-
 def add_explain_commands(commands):
     """Adds `auralise`, `attribute` and `branches` to the `musiczoo explain` sub-command parsers."""
     auralise = commands.add_parser("auralise", help="what units of a convolutional layer hear, as audio files "
@@ -127,7 +120,8 @@ def add_explain_commands(commands):
                                                          "convolutions from the input (e.g. timbral_7x38_conv, conv2)")
     units = auralise.add_mutually_exclusive_group(required=True)
     units.add_argument("--unit", type=int, action="append", metavar="N", help="unit index (repeatable)")
-    units.add_argument("--top", type=_positive, metavar="N", help="the N units most active on this recording")
+    units.add_argument("--top", type=count("--top", checks.MAX_TOP), metavar="N",
+                       help="the N units most active on this recording")
     _model_arguments(auralise)
     auralise.set_defaults(run=cmd_auralise)
 
@@ -150,6 +144,7 @@ def add_explain_commands(commands):
     branches.add_argument("--tag", action="append", metavar="TAG", help="only this tag (repeatable; default: all)")
     branches.add_argument("--reference", action="append", metavar="FILE_OR_FOLDER",
                           help="recordings whose mean is the baseline (default: the training data's mean)")
-    branches.add_argument("--top", type=_positive, default=12, help="tags in the bar chart (default: 12)")
+    branches.add_argument("--top", type=count("--top", checks.MAX_TOP), default=12,
+                          help="tags in the bar chart (default: 12)")
     _model_arguments(branches, "timbral_temporal")
     branches.set_defaults(run=cmd_branches)

@@ -1,13 +1,11 @@
 """`musiczoo explain scales`: which pyramid level of the multiscale model carries each tag of a recording."""
 
 from zoo import checks
-from zoo.cli.common import checked, each_result, per_file_outputs
-from zoo.cli.startup import import_tensorflow
+from zoo.cli.common import count, each_result, per_file_outputs
 from zoo.contract import DEFAULT_WEIGHTS
 
 
 def cmd_scales(args):
-    import_tensorflow()
     from zoo.explain.scales import plot_contributions, scale_contributions_many, write_table
 
     files, targets = per_file_outputs(args.files, args.out, ".scales.tsv")
@@ -35,6 +33,6 @@ def add_explain_commands(subcommands):
     parser.add_argument("--model", default="multiscale", help="a model with pyramid levels (default: multiscale)")
     parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help=f"mtt or msd (default: {DEFAULT_WEIGHTS})")
     parser.add_argument("--tag", action="append", metavar="TAG", help="only this tag (repeatable; default: every tag)")
-    parser.add_argument("--top", type=checked(lambda n: checks.positive_integer(n, "--top"), int), default=10,
+    parser.add_argument("--top", type=count("--top", checks.MAX_TOP), default=10,
                         help="tags in the picture, most probable first (default: 10)")
     parser.set_defaults(run=cmd_scales)

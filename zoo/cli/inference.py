@@ -9,14 +9,14 @@ from zoo.cli.common import (
     add_audio_arguments,
     add_patch_arguments,
     add_runtime_argument,
-    checked,
+    count,
     each_result,
     find_inputs,
+    one_line,
     output_folder,
     output_paths,
     per_file_outputs,
 )
-from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE
 from zoo.errors import ZooError, file_error
 
@@ -66,7 +66,7 @@ class TaggramPrinter:
             sys.stdout.flush()
         else:
             tags = ", ".join(f"{name} {p:.2f}" for name, p in taggram.top(self.top))
-            print(f"{path}\t{tags}", flush=True)
+            print(f"{one_line(path)}\t{tags}", flush=True)
 
     def error(self, path, message):
         """Records a failed file: a JSON error record, or a CSV row with empty tag cells."""
@@ -114,7 +114,6 @@ def _printer(args, inputs):
 
 
 def cmd_tag(args):
-    import_tensorflow()
     from zoo.inference.api import tag_many
 
     inputs = find_inputs(args.files)
@@ -138,7 +137,6 @@ def cmd_predict(args):
 
 
 def cmd_extract(args):
-    import_tensorflow()
     from zoo.inference.api import extract_many
     from zoo.inference.writers import save_features
 
@@ -155,7 +153,7 @@ def cmd_extract(args):
 
 
 def _add_output_arguments(parser):
-    parser.add_argument("--top", type=checked(lambda n: checks.positive_integer(n, "--top"), int), default=5,
+    parser.add_argument("--top", type=count("--top", checks.MAX_TOP), default=5,
                         help="tags shown per file in text format (default: 5)")
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
     parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR (named like "

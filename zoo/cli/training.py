@@ -5,7 +5,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from zoo.cli.common import OK
+from zoo import checks
+from zoo.cli.common import OK, count
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, WEIGHT_TAGS
 from zoo.training.corpus import MAX_PATCHES_PER_FILE, TEACHER
 
@@ -84,7 +85,8 @@ def _add_finetune(commands):
     parser.add_argument("--validation-split", type=float, default=0.2, help="share of files held out (default: 0.2)")
     parser.add_argument("--patience", type=int, default=5,
                         help="epochs without a better validation loss before stopping (default: 5)")
-    parser.add_argument("--batch-size", type=int, default=16, help="patches per step (default: 16)")
+    parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE), default=16,
+                        help="patches per step (default: 16)")
     parser.add_argument("--seed", type=int, default=0, help="fixes split and initialisation (default: 0)")
     parser.add_argument("--strategy", choices=("none", "mirrored", "multiworker"), default="none",
                         help="tf.distribute: this machine's devices (mirrored), or the cluster in TF_CONFIG "
@@ -110,7 +112,7 @@ def _add_distill(commands):
                         help="tag space of the teacher (and of the result)")
     parser.add_argument("--out", default="weights", help="folder for the weight file and manifest entry")
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE), default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--max-minutes", type=float,

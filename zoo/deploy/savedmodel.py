@@ -66,9 +66,7 @@ def serving_module(name, weights, tags_file):
     def tag_waveform(waveform):
         """`[batch, samples]` 16 kHz -> dict of per-patch and clip outputs (batch rows share a length)."""
         waveform = with_rank(waveform, 2, "serving_default: waveform must be [batch, samples] (float32 at 16 kHz)")
-        tf.debugging.assert_greater(tf.shape(waveform)[1], 1, message="the waveform needs at least 2 samples")
-        tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(waveform)),
-                            ["the waveform contains NaN or infinite values"])
+        waveform = wav_graph.checked_level(waveform, "serving_default: row")
         logmel = frontend(graph.reflect_pad(waveform))
         index, starts = graph.patch_indices(tf.shape(logmel)[1])
         patches = tf.gather(logmel, index, axis=1)  # [batch, patches, frames, mel]
@@ -98,6 +96,9 @@ def serving_module(name, weights, tags_file):
 
     def serve_wav(wav):
         wav = with_rank(wav, 1, "serve_wav: wav must be a list of WAV file contents [batch]")
+        with tf.control_dependencies([tf.debugging.Assert(tf.size(wav) > 0, [
+                "serve_wav: the request holds no WAV file (an empty batch): send at least one"])]):
+            wav = tf.identity(wav)
         out = tf.map_fn(tag_wav, (wav, tf.range(tf.shape(wav)[0])), fn_output_signature={
             "probabilities": tf.RaggedTensorSpec([1, None, n_tags], tf.float32, ragged_rank=1),
             "clip_probabilities": tf.TensorSpec([n_tags], tf.float32),

@@ -7,13 +7,15 @@ stays bounded whatever the length and a bad file fails alone.
 """
 
 from functools import lru_cache, partial
+from pathlib import Path
 
+from zoo import checks
 from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 from zoo.inference import pipeline, runtimes
 from zoo.inference.results import Features, Taggram
 from zoo.inference.runtimes import patch_function  # noqa: F401 - the Keras patch function zoo.training uses
-from zoo.models.catalog import card
+from zoo.models.catalog import card, shipped_tag
 from zoo.signal import patching
 from zoo.signal.audio import BLOCK_SECONDS, open_audio
 
@@ -38,6 +40,22 @@ def network_function(model, weights, outputs=None, precision="float32", runtime=
         callable `[batch, 187, 96]` -> the outputs, built once per argument set.
     """
     return runtimes.network(model, weights, outputs, runtime, precision, batch_size, threads)
+
+
+def recordings(audios, function):
+    """The `audios` of a `*_many` call as a list, refusing what would be iterated as something else.
+
+    Raises:
+        ZooError: one path, bytes, a 1-D array (one recording), None, a mapping or a non-iterable.
+    """
+    if isinstance(audios, (str, Path)):
+        raise ZooError(f"{function} takes a list of recordings, not the single path {str(audios)!r}: "
+                       f"write {function}([{str(audios)!r}]), or use {function.removesuffix('_many')}(path)")
+    if audios is None or isinstance(audios, (bytes, bytearray, dict)) or not hasattr(audios, "__iter__") \
+            or getattr(audios, "ndim", 2) < 2:
+        raise ZooError(f"{function} takes a list of recordings (paths or arrays), not {type(audios).__name__} "
+                       f"{audios!r:.80}")
+    return list(audios)
 
 
 def openers(audios, sample_rate=None):
@@ -66,7 +84,8 @@ def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=D
         (audio, Taggram or ZooError) in input order; a recording that fails
         does not stop the others.
     """
-    audios = list(audios)
+    audios = recordings(audios, "tag_many")
+    weights = shipped_tag(model, weights)
     tags = card(model, weights).tags
     network = partial(network_function, model, weights, None, precision, runtime, batch_size)
     for result in pipeline.run(network, openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
@@ -82,8 +101,8 @@ def tag(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT
     Args:
         audio: path of an audio file, or an array `[samples]` / `[samples, channels]`.
         model: catalog name.
-        weights: weight tag.
-        hop_seconds: seconds between patch starts.
+        weights: weight tag, or one of the model's shipped weight files (`catalog.shipped_tag`).
+        hop_seconds: seconds between patch starts (whole frames: 3 gives 187 frames, 2.992 s).
         last_patch: "repeat" (pad the final partial patch) or "drop".
         sample_rate: the array's rate (required for arrays).
         batch_size: patches per forward pass.
@@ -100,7 +119,11 @@ def tag(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT
         Taggram with `probabilities [patches, tags]` and their mean.
 
     Raises:
-        ZooError: unreadable audio or bad arguments.
+        ZooError: unreadable audio or bad arguments (what was given is named).
+
+    Warns:
+        ZooWarning: silent audio, audio shorter than a patch, float audio beyond full scale (normalised),
+            a hop longer than the recording.
     """
     return only(tag_many([audio], model, weights, hop_seconds, last_patch, sample_rate=sample_rate,
                          batch_size=batch_size, chunk_seconds=chunk_seconds, precision=precision,
@@ -120,13 +143,15 @@ def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=No
     Yields:
         (audio, Features or ZooError) in input order.
     """
+    audios = recordings(audios, "extract_many")
+    weights = shipped_tag(model, weights)
     info = card(model, weights)
-    layers = list(layers or info.feature_layers)
+    layers = info.feature_layers if layers is None else checks.names(layers, "layers") or info.feature_layers
+    layers = list(layers)
     unknown = [name for name in layers if name not in info.feature_layers]
     if unknown:
         raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info.feature_layers)}")
     hop = patching.hop_frames(hop_seconds)
-    audios = list(audios)
     network = partial(network_function, model, weights, tuple(layers), precision, runtime, batch_size)
     for result in pipeline.run(network, openers(audios, sample_rate), hop_seconds, last_patch, batch_size,
                                chunk_seconds):

@@ -13,13 +13,22 @@ error, a decoder's own failure), becomes that recording's error through
 
 import queue
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from zoo import checks
-from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
-from zoo.errors import ZooError, file_error
+from zoo.contract import (
+    BATCH_SIZE,
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    HOP_LENGTH,
+    MIN_TAIL_SECONDS,
+    PATCH_SECONDS,
+    SAMPLE_RATE,
+)
+from zoo.errors import ZooError, ZooWarning, file_error
 from zoo.signal import patching
 from zoo.signal.audio import BLOCK_SECONDS
 from zoo.signal.streaming import stream_patches
@@ -52,6 +61,16 @@ class Result:
     _ended: bool = False
 
 
+def warn_long_hop(label, hop_seconds, n_frames, n_patches):
+    """A `ZooWarning` when a hop longer than a patch left a recording with one patch though it holds more
+    than one: only its first seconds are then tagged."""
+    seconds = n_frames * HOP_LENGTH / SAMPLE_RATE
+    if n_patches == 1 and hop_seconds > PATCH_SECONDS and seconds > PATCH_SECONDS + MIN_TAIL_SECONDS:
+        warnings.warn(f"{label}: hop_seconds={hop_seconds:g} is about as long as this {seconds:.1f} s recording or "
+                      f"longer, so only its first {PATCH_SECONDS:g} s are tagged: choose a shorter hop",
+                      ZooWarning, stacklevel=2)
+
+
 def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
     """Reader thread: puts ("patch", i, start, patch), ("end", i, source, frames), ("error", i, error),
     ("fatal", exception) and finally None into `out`.
@@ -77,8 +96,11 @@ def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
             source = None
             try:
                 source, counter = opener(), {}
+                n_patches = 0
                 for start, patch in stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
                     put(("patch", index, start, patch))
+                    n_patches += 1
+                warn_long_hop(source.label, hop_seconds, counter["frames"], n_patches)
                 put(("end", index, source, counter["frames"]))
             except Exception as error:  # noqa: BLE001 - one place turns any per-recording failure into its error
                 label = source.label if source is not None else f"recording {index}"
@@ -112,7 +134,7 @@ def run(build_network, openers, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFA
     Raises:
         ZooError: a bad batch size, hop, last-patch policy or chunk length (before any work).
     """
-    checks.positive_integer(batch_size, "batch_size")
+    checks.positive_integer(batch_size, "batch_size", checks.MAX_BATCH_SIZE)
     checks.positive_number(chunk_seconds, "chunk_seconds")
     patching.hop_frames(hop_seconds)  # validates before the thread starts
     patching.check_last_patch(last_patch)

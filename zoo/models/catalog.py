@@ -18,7 +18,7 @@ import numpy as np
 
 from zoo.contract import DEFAULT_WEIGHTS, FRONTEND_CONFIG, PATCH_SECONDS, SAMPLE_RATE
 from zoo.errors import ZooError
-from zoo.models.weights import manifest, verify_file, weights_dir
+from zoo.models.weights import manifest, sha256_of, verify_file, weights_dir
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,33 @@ def weights_entry(name, weights):
         f"weights={weights!r} is neither a weight tag ({', '.join(tag_spaces())}), "
         f"None, nor an existing .h5 file. Pretrained weights of {name!r}: {have}"
     )
+
+
+def shipped_tag(name, weights):
+    """The weight tag that `weights` stands for: a tag or None as given, a weight file by its content.
+
+    A `.h5` file is accepted when it is (byte for byte: same size and sha256) one of the weight files
+    shipped for model `name`, whose tag then gives its tag list. Any other weight file has no tag list,
+    so taggers cannot name its outputs: `zoo.load(name, weights=FILE)` loads it.
+
+    Raises:
+        ZooError: a missing file, or one that is not a shipped weight file of `name`.
+    """
+    if not isinstance(weights, (str, Path)) or not str(weights).endswith(".h5"):
+        return weights
+    path = Path(weights)
+    if not path.is_file():
+        raise ZooError(f"weight file {path} does not exist (or is not a file)")
+    size, digest = path.stat().st_size, None
+    for tag, entry in _entry(name)["weights"].items():
+        if entry.get("size") in (None, size):
+            digest = digest or sha256_of(path)
+            if digest == entry["sha256"]:
+                return tag
+    shipped = ", ".join(f"{entry['file']} ({tag})" for tag, entry in _entry(name)["weights"].items()) or "none"
+    raise ZooError(f"weight file {path} is not one of the weight files shipped for {name!r} ({shipped}): a weight "
+                   "file of your own carries no tag list, so outputs could not be named. Give a shipped file or "
+                   f"its tag, or load your weights with zoo.load({name!r}, weights={str(path)!r})")
 
 
 def weights_file(name, weights):

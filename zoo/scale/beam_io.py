@@ -11,13 +11,15 @@ one form every decoder of the zoo opens. The patches are log-mel `[187, 96]`, no
 waveform: cut from one continuous front-end pass they are exactly the patches
 `zoo.tag` sees, and they are 2.7x smaller than 3 s of waveform.
 
-Outputs (tagged): `patches` ((file, index), patch), `files` (file, `FileInfo`) for
+Outputs (a dict): `patches` ((file, index), patch), `files` (file, `FileInfo`) for
 each file decoded to its end, and `errors` (`{"file", "error"}` records) for each
-file that could not be read; a file that fails part-way has patches but no
+file that could not be read, broken links and link loops included (Beam's matching
+skips those; `DeadLinks` names them); a file that fails part-way has patches but no
 `FileInfo`, so the combining step drops them.
 """
 
 import contextlib
+import glob
 import logging
 import os
 import shutil
@@ -35,7 +37,7 @@ from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
 from zoo.errors import ZooError
 from zoo.inference.writers import error_record
 from zoo.signal import patching
-from zoo.signal.audio import BLOCK_SECONDS, open_file
+from zoo.signal.audio import BLOCK_SECONDS, missing_reason, open_file
 
 LOG = logging.getLogger("zoo.scale")
 NAMESPACE = "musiczoo"
@@ -146,6 +148,30 @@ class DecodePatches(beam.DoFn):
                                                                     tuple(starts))))
 
 
+def dangling_links(pattern):
+    """The local links a pattern names that lead nowhere (broken links, link loops), which Beam's own
+    matching skips without a word; [] for patterns on other filesystems."""
+    if not is_local(pattern):
+        return []
+    local = pattern[len("file://"):] if pattern.startswith("file://") else pattern
+    return sorted(path for path in glob.glob(local, recursive=True)
+                  if os.path.islink(path) and not os.path.exists(path))
+
+
+class DeadLinks(beam.DoFn):
+    """Pattern -> a dead letter naming each of its `dangling_links`, so none is dropped silently."""
+
+    def __init__(self):
+        self.failed = Metrics.counter(NAMESPACE, "files_failed")
+
+    def process(self, pattern):
+        for path in dangling_links(pattern):
+            message = f"{path}: {missing_reason(path)}"
+            LOG.warning("dead-lettered %s", message)
+            self.failed.inc()
+            yield error_record(path, message)
+
+
 def expand_pattern(pattern):
     """A local folder becomes every file under it (`folder/**`); any other pattern is kept."""
     if is_local(pattern) and os.path.isdir(pattern):
@@ -169,7 +195,8 @@ def check_patterns(patterns):
         except (ValueError, beam.io.filesystem.BeamIOError) as error:
             raise ZooError(f"{pattern}: cannot list files there ({error}); for gs:// or s3:// install "
                            "apache-beam[gcp] or apache-beam[aws] next to musiczoo[beam]") from None
-        if not any(not is_local(m.path) or os.path.isfile(m.path) for m in result.metadata_list):
+        if not any(not is_local(m.path) or os.path.isfile(m.path) for m in result.metadata_list) \
+                and not dangling_links(pattern):
             raise ZooError(f"{pattern}: matches no file (check the path; quote wildcards so the shell "
                            "leaves them to Beam)")
     return expanded
@@ -192,11 +219,14 @@ class ReadPatches(beam.PTransform):
         self.decode = DecodePatches(hop_seconds, last_patch, chunk_seconds, threads)
 
     def expand(self, pbegin):
-        return (pbegin
-                | "Patterns" >> beam.Create(self.patterns)
+        patterns = pbegin | "Patterns" >> beam.Create(self.patterns)
+        read = (patterns
                 | "Match" >> fileio.MatchAll()
                 | "ByPath" >> beam.Map(lambda metadata: (metadata.path, metadata))
                 | "Spread" >> beam.GroupByKey()  # spreads the files over the workers, each file once
                 | "Once" >> beam.MapTuple(lambda path, matches: next(iter(matches)))
                 | "Open" >> fileio.ReadMatches()
                 | "Decode" >> beam.ParDo(self.decode).with_outputs("files", "errors", main="patches"))
+        links = patterns | "DeadLinks" >> beam.ParDo(DeadLinks())
+        return {"patches": read.patches, "files": read.files,
+                "errors": (read.errors, links) | "Errors" >> beam.Flatten()}

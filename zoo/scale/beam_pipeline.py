@@ -142,15 +142,15 @@ def build(pipeline, patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGH
     read = pipeline | "Read" >> ReadPatches(patterns, hop_seconds, last_patch, threads=threads)
     handler = KeyedModelHandler(ZooModelHandler(model, weights, (layer,) if layer else (), batch_size, threads,
                                                 runtime))
-    outputs = (read.patches
+    outputs = (read["patches"]
                | "Infer" >> RunInference(handler)
                | "ByFile" >> beam.MapTuple(lambda key, prediction: (key[0], (key[1], prediction.inference))))
-    combined = ({"outputs": outputs, "info": read.files}
+    combined = ({"outputs": outputs, "info": read["files"]}
                 | "Group" >> beam.CoGroupByKey()
                 | "Combine" >> beam.ParDo(CombineFile(model, weights, info.tags, layer, per, info.frame_layers,
                                                       hop_frames(hop_seconds))).with_outputs("embeddings",
                                                                                              main="tags"))
-    for name, records in (("tags", combined.tags), ("errors", read.errors)):
+    for name, records in (("tags", combined.tags), ("errors", read["errors"])):
         _ = (records
              | f"{name.title()}Json" >> beam.Map(json.dumps)
              | f"Write{name.title()}" >> beam.io.WriteToText(output_prefix(prefix, name),

@@ -10,7 +10,9 @@ raised it (a decoder, the operating system, a file vanishing mid-read), is a
 `ZooError` naming the file and the reason (`zoo.errors.file_error`).
 """
 
-import struct
+import errno
+import numbers
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,55 +22,14 @@ import soxr
 from zoo import checks
 from zoo.contract import SAMPLE_RATE
 from zoo.errors import ZooError, file_error
+from zoo.signal.containers import check_container
+from zoo.signal.level import FLOAT_SUBTYPES, level, level_gain, warn_doubtful
 from zoo.signal.native_stderr import silenced
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".m4a", ".aac", ".wma")
 BLOCK_SECONDS = 60.0
 MAX_CHANNELS = 32  # a 2-D array's channel axis is its shorter one, and no longer than this
-MAX_AMPLITUDE = 4.0  # +12 dBFS: beyond it the front end's float16 mel saturates; integer PCM passed as float
-
-
-def _declared_wav_bytes(path):
-    """(declared, present) byte counts of a RIFF WAV file's data chunk, or None if unknown."""
-    with open(path, "rb") as handle:
-        header = handle.read(12)
-        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
-            return None
-        size = Path(path).stat().st_size
-        while True:
-            chunk = handle.read(8)
-            if len(chunk) < 8:
-                return None
-            name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if name == b"data":
-                if length in (0, 0xFFFFFFFF):
-                    return None  # streaming writers leave the size unset
-                return length, size - handle.tell()
-            handle.seek(length + (length & 1), 1)
-
-
-def _ogg_is_complete(path):
-    """False when an Ogg stream's last page lacks the end-of-stream flag (a cut file)."""
-    with open(path, "rb") as handle:
-        size = handle.seek(0, 2)
-        handle.seek(max(0, size - 65536))
-        tail = handle.read()
-    last = tail.rfind(b"OggS")
-    return last >= 0 and len(tail) > last + 5 and bool(tail[last + 5] & 0x04)
-
-
-def _check_container(path):
-    """Raises ZooError for WAV and Ogg files whose container shows they were cut short."""
-    declared = _declared_wav_bytes(path)
-    if declared is not None and declared[1] < declared[0]:
-        raise ZooError(
-            f"{path}: truncated WAV file: its header declares {declared[0]} bytes of audio, "
-            f"only {declared[1]} are present"
-        )
-    with open(path, "rb") as handle:
-        is_ogg = handle.read(4) == b"OggS"
-    if is_ogg and not _ogg_is_complete(path):
-        raise ZooError(f"{path}: truncated Ogg file: the stream ends without its final page")
+MAX_AMPLITUDE = 4.0  # +12 dBFS: beyond it the front end's float16 mel saturates (sources whose peak is unknown)
 
 
 class AudioSource:
@@ -82,12 +43,13 @@ class AudioSource:
         duration: length in seconds (as declared by the file).
     """
 
-    def __init__(self, label, sample_rate, frames, read_blocks):
+    def __init__(self, label, sample_rate, frames, read_blocks, gain=1.0):
         self.label = label
         self.sample_rate = checks.sample_rate(sample_rate, label)
         self.frames = frames
-        self.duration = frames / sample_rate
+        self.duration = frames / self.sample_rate
         self._read_blocks = read_blocks
+        self._gain = gain  # from `level_gain`: float audio beyond full scale, normalised
 
     def blocks(self, block_seconds=BLOCK_SECONDS):
         """Yields float32 mono 16 kHz blocks `[samples]`, validated, in order.
@@ -95,19 +57,25 @@ class AudioSource:
         Raises:
             ZooError: empty audio, NaN or infinite values, amplitudes far outside [-1, 1], a file
                 that decodes to fewer frames than its header declares, or any failure of reading.
+
+        Warns:
+            ZooWarning: silent audio, or audio shorter than one patch (after it is read).
         """
         block_frames = max(1, int(checks.positive_number(block_seconds, "chunk_seconds") * self.sample_rate))
         resampler = None
         if self.sample_rate != SAMPLE_RATE:
             resampler = soxr.ResampleStream(self.sample_rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
-        decoded = 0
+        decoded, loudest = 0, 0.0
         for block in self._decoded(block_frames):
             if not np.all(np.isfinite(block)):
                 raise ZooError(f"{self.label}: the audio contains NaN or infinite values")
+            if self._gain != 1.0:
+                block = block * np.float32(self._gain)
             peak = float(np.max(np.abs(block), initial=0.0))
             if peak > MAX_AMPLITUDE:
                 raise ZooError(f"{self.label}: the audio reaches {peak:.3g}, far outside [-1, 1]: scale it to "
-                               "[-1, 1] (integer PCM read as float: divide by 32768)")
+                               "[-1, 1] (integer PCM must be divided by its full scale, 32768 for 16 bits)")
+            loudest = max(loudest, peak)
             decoded += len(block)
             mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block.astype(np.float32, copy=False)
             yield resampler.resample_chunk(mono, last=False) if resampler else mono
@@ -118,6 +86,7 @@ class AudioSource:
                 f"{self.label}: truncated or corrupt: the header declares {self.duration:.2f} s, "
                 f"only {decoded / self.sample_rate:.2f} s could be decoded"
             )
+        warn_doubtful(self.label, loudest, decoded / self.sample_rate)
         if resampler:
             yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
 
@@ -141,7 +110,7 @@ class AudioSource:
 
 def _soundfile_source(path):
     with soundfile.SoundFile(str(path)) as probe:
-        rate, frames = probe.samplerate, probe.frames
+        rate, frames, subtype = probe.samplerate, probe.frames, probe.subtype
 
     def read_blocks(block_frames):
         try:
@@ -154,7 +123,8 @@ def _soundfile_source(path):
         except soundfile.LibsndfileError as error:
             raise ZooError(f"{path}: corrupt audio data ({error.error_string})") from None
 
-    return AudioSource(str(path), rate, frames, read_blocks)
+    gain = level_gain(*level(read_blocks(1 << 16)), str(path)) if subtype in FLOAT_SUBTYPES else 1.0
+    return AudioSource(str(path), rate, frames, read_blocks, gain)
 
 
 def _tensorflow_io_source(path):
@@ -215,12 +185,12 @@ def _open(path):
     if path.is_dir():
         raise ZooError(f"{path}: it is a folder, not an audio file")
     if not path.exists():
-        raise ZooError(f"{path}: " + ("a broken link (its target is missing)" if path.is_symlink() else "no such file"))
+        raise ZooError(f"{path}: {missing_reason(path)}")
     if not path.is_file():
         raise ZooError(f"{path}: not a regular file (a device, pipe or socket), so not read")
     if path.stat().st_size == 0:
         raise ZooError(f"{path}: the file is empty (0 bytes)")
-    _check_container(path)
+    check_container(path)
     try:
         return _soundfile_source(path)
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
@@ -241,6 +211,17 @@ def _open(path):
     )
 
 
+def missing_reason(path):
+    """Why `path`, which does not exist as far as `Path.exists` can tell, cannot be read: a symbolic link
+    loop, a broken link, or no such file."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "a symbolic link loop (following its links leads back to them), so there is no audio to read"
+    return "a broken link (its target is missing)" if os.path.islink(path) else "no such file"
+
+
 def open_audio(audio, sample_rate=None):
     """An AudioSource for a path (its own rate is read from the file) or an array (with `sample_rate`).
 
@@ -254,9 +235,29 @@ def open_audio(audio, sample_rate=None):
     if isinstance(audio, (bytes, bytearray, memoryview)):
         raise ZooError(f"got {len(audio)} bytes: pass the path of an audio file, or decode the bytes first "
                        "(e.g. data, rate = soundfile.read(io.BytesIO(the_bytes)), then sample_rate=rate)")
+    check_recording(audio)
     if sample_rate is None:
         raise ZooError("pass sample_rate= with an audio array (the rate it was recorded at)")
     return from_array(audio, sample_rate)
+
+
+def check_recording(audio):
+    """Raises ZooError, naming what was given, unless `audio` can be one recording: a path or an array.
+
+    Refused: None, a mapping, a set, a list of paths (several recordings: use the `*_many` function),
+    and anything that is not a path and holds no numbers.
+    """
+    if isinstance(audio, (str, Path)) or hasattr(audio, "__array__"):
+        return
+    if audio is None or isinstance(audio, (dict, set, frozenset)) or not isinstance(audio, (list, tuple)):
+        raise ZooError(f"audio must be the path of an audio file or an array of samples, not "
+                       f"{type(audio).__name__} {audio!r:.80}")
+    if any(isinstance(item, (str, Path)) for item in audio):
+        raise ZooError(f"got a {type(audio).__name__} of {len(audio)} paths, but this function takes one "
+                       "recording: use tag_many / extract_many for several")
+    if not all(isinstance(item, (numbers.Real, list, tuple)) for item in audio):
+        raise ZooError(f"audio must be the path of an audio file or an array of samples, not a "
+                       f"{type(audio).__name__} holding {type(next(iter(audio), None)).__name__}")
 
 
 def from_array(data, sample_rate, label="audio array"):
@@ -269,9 +270,13 @@ def from_array(data, sample_rate, label="audio array"):
         label: name used in messages.
 
     Raises:
-        ZooError: non-float data, wrong rank, an ambiguous channel axis or a bad sample rate.
+        ZooError: non-float data, wrong rank, an ambiguous channel axis, a bad sample rate, or integer
+            PCM passed as float (see `zoo.signal.level.level_gain`; float data beyond [-1, 1] is normalised).
     """
-    data = np.asarray(data)
+    try:
+        data = np.asarray(data)
+    except (ValueError, TypeError) as error:  # ragged nested lists, objects NumPy cannot hold
+        raise ZooError(f"{label}: not an array of samples ({error})") from None
     if not np.issubdtype(data.dtype, np.floating):
         raise ZooError(
             f"{label}: audio must be float in [-1, 1], got dtype {data.dtype} "
@@ -287,12 +292,13 @@ def from_array(data, sample_rate, label="audio array"):
                            f"[samples] (mono) or [samples, channels] with at most {MAX_CHANNELS} channels")
         if data.shape[0] < data.shape[1]:
             data = data.T
+    gain = level_gain(*level([data]), label)
 
     def read_blocks(block_frames):
         for start in range(0, len(data), block_frames):
             yield data[start:start + block_frames]
 
-    return AudioSource(label, sample_rate, len(data), read_blocks)
+    return AudioSource(label, sample_rate, len(data), read_blocks, gain)
 
 
 def read_file(path):

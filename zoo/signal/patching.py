@@ -12,6 +12,7 @@ windows of the padded waveform, the input of the waveform-in ONNX graphs.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -30,16 +31,22 @@ from zoo.contract import (
 )
 from zoo.errors import ZooError
 
+MAX_HOP_SECONDS = 3600
+
 
 def hop_frames(hop_seconds):
-    """Frames between patch starts for a hop in seconds (int(seconds * 16000 / 256)).
+    """Frames between patch starts for a hop in seconds (int(seconds * 16000 / 256), so whole frames:
+    the default 3 s gives 187 frames, 2.992 s).
 
     Raises:
-        ZooError: not a finite positive number, or shorter than one frame.
+        ZooError: not a finite positive number, shorter than one frame or longer than `MAX_HOP_SECONDS`.
     """
-    if isinstance(hop_seconds, bool) or not isinstance(hop_seconds, (int, float)) or not math.isfinite(hop_seconds) \
+    if isinstance(hop_seconds, bool) or not isinstance(hop_seconds, numbers.Real) or not math.isfinite(hop_seconds) \
             or hop_seconds <= 0:
         raise ZooError(f"hop_seconds must be a positive, finite number of seconds, not {hop_seconds!r}")
+    if hop_seconds > MAX_HOP_SECONDS:
+        raise ZooError(f"hop_seconds={hop_seconds:g} is longer than {MAX_HOP_SECONDS} s (an hour): with such a hop "
+                       "only each recording's first patch would be tagged")
     hop = frames_in(hop_seconds)
     if hop < 1:
         raise ZooError(f"hop_seconds={hop_seconds} is shorter than one frame ({HOP_LENGTH / SAMPLE_RATE:.3f} s)")

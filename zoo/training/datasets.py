@@ -8,7 +8,8 @@ Accepted layouts (`LAYOUTS`):
   (file names such as ``[cel][cla]0001__1.wav`` carry the instrument and genre; the folder is the label);
 - ``folders``: any folder with one sub-folder of audio files per class (searched recursively);
 - ``csv``: a CSV file of ``path,label[,label...]`` rows, paths relative to the CSV's folder; a first
-  row starting with ``path`` or ``file`` is a header; a path on several rows gets all their labels.
+  row starting with ``path`` or ``file`` is a header; a file's labels are on its one row (a file on
+  two rows, or a row without a path, is refused naming the line).
 
 Hidden entries (``.name``) and ``__MACOSX`` are ignored everywhere. Only files with an audio
 extension (`zoo.signal.audio.EXTENSIONS`) are listed; whether they decode is checked when they are read.
@@ -137,17 +138,21 @@ def csv_file(path):
     """Rows of `path,label[,label...]`; relative paths resolve against the CSV's folder.
 
     Raises:
-        ZooError: no rows, a row without a label, or files that do not exist.
+        ZooError: no rows, a row without a path or without a label, a file on two rows (its labels
+            belong on one row), or files that do not exist.
     """
     path = Path(path)
-    labels_of, missing = {}, []
+    labels_of, line_of, missing = {}, {}, []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         for number, row in enumerate(csv.reader(handle), start=1):
             cells = [cell.strip() for cell in row]
-            if not cells or not cells[0] or cells[0].startswith("#"):
+            if not any(cells) or cells[0].startswith("#"):
                 continue
             if number == 1 and cells[0].lower() in ("path", "file", "filename"):
                 continue
+            if not cells[0]:
+                raise ZooError(f"{path} line {number}: the path (first cell) is empty in {','.join(row)!r} "
+                               "(rows are path,label[,label...])")
             labels = [cell for cell in cells[1:] if cell]
             if not labels:
                 raise ZooError(f"{path} line {number}: {cells[0]!r} has no label (rows are path,label[,label...])")
@@ -155,8 +160,12 @@ def csv_file(path):
             if not audio.is_file():
                 missing.append(f"line {number}: {cells[0]}")
                 continue
-            known = labels_of.setdefault(audio, [])
-            known.extend(label for label in labels if label not in known)
+            key = audio.resolve()
+            if key in line_of:
+                raise ZooError(f"{path} line {number}: {cells[0]!r} is already labelled on line {line_of[key]}: "
+                               "give all of a file's labels on one row (path,label1,label2)")
+            line_of[key] = number
+            labels_of[audio] = list(dict.fromkeys(labels))
     if missing:
         shown = "; ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise ZooError(f"{path}: {len(missing)} listed file(s) do not exist ({shown}); "
