@@ -2,15 +2,20 @@
 
 Every sub-command reports a failed input on its own `error: ...` line on
 stderr and goes on with the others; exit status 0 when every input succeeded,
-1 when some failed, 2 for a usage error.
+1 when some failed, 2 for a usage error. Ctrl-C (SIGINT) ends a run with 130
+and a closed output pipe (`musiczoo tag DIR | head -1`) with 141, as shells
+report those signals: quietly, every output finished so far kept, files not
+reached left unreported.
 """
 
 import argparse
+import os
 import sys
 
 from zoo import __version__
 from zoo.cli import catalog, explain, inference, scale, training
-from zoo.cli.common import USAGE, report_error
+from zoo.atomic import release_folders
+from zoo.cli.common import INTERRUPTED, PIPE_CLOSED, USAGE, report_error
 from zoo.errors import ZooError
 from zoo.signal import native_stderr
 
@@ -40,3 +45,18 @@ def main(argv=None):
     except ZooError as error:
         report_error(error)
         return USAGE
+    except KeyboardInterrupt:
+        report_error("interrupted: the outputs finished so far are kept")
+        return INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return PIPE_CLOSED
+    finally:
+        release_folders()
+
+
+def _discard_stdout():
+    """Points stdout at /dev/null once its reader has gone, so that nothing fails writing to it again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
