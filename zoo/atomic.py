@@ -240,14 +240,33 @@ def own_folder(folder, option="--out"):
     _owned[key] = (Path(folder) / LOCK_NAME, fd)
 
 
+def _release(key):
+    path, fd = _owned.pop(key)
+    with contextlib.suppress(OSError):
+        if os.fstat(fd).st_ino == os.stat(path).st_ino:
+            path.unlink()
+    os.close(fd)
+
+
 def release_folders():
     """Gives up every folder this process owns (removing their lock files); the kernel does it at any exit too."""
-    while _owned:
-        _, (path, fd) = _owned.popitem()
-        with contextlib.suppress(OSError):
-            if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                path.unlink()
-        os.close(fd)
+    for key in list(_owned):
+        _release(key)
+
+
+@contextlib.contextmanager
+def owning(folder, option="--out"):
+    """Within the block, this process owns `folder` (created if missing; see `own_folder`); given up after,
+    unless it was owned before the block."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    key = os.path.realpath(folder)
+    before = key in _owned
+    own_folder(folder, option)
+    try:
+        yield Path(folder)
+    finally:
+        if not before and key in _owned:
+            _release(key)
 
 
 def replace_folder(staged, target):

@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from zoo.cli.common import OK
+from zoo.cli.common import OK, output_folder
 from zoo.contract import DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 
@@ -34,11 +34,12 @@ def cmd_card(args):
 
 
 def cmd_export(args):
+    if args.format == "onnx" and (args.version is not None or args.served_name):
+        raise ZooError("--version and --served-name apply to --format savedmodel, not onnx")
+    output_folder(args.out, "--out")
     if args.format == "onnx":
         from zoo.deploy.onnx_export import export_onnx
 
-        if args.version is not None or args.served_name:
-            raise ZooError("--version and --served-name apply to --format savedmodel, not onnx")
         print(export_onnx(args.name, weights=args.weights, out_dir=args.out, force=args.force))
         return OK
     from zoo.deploy.savedmodel import export

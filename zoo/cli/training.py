@@ -19,7 +19,7 @@ def cmd_finetune(args):
                       fine_tune_blocks=args.fine_tune_blocks, learning_rate=args.learning_rate,
                       fine_tune_learning_rate=args.fine_tune_learning_rate, validation_split=args.validation_split,
                       patience=args.patience, batch_size=args.batch_size, seed=args.seed, verbose=not args.quiet,
-                      strategy=args.strategy)
+                      strategy=args.strategy, force=args.force)
     scores = result.report["validation"]
     if scores:
         print(f"validation: clip accuracy {scores['clip_accuracy']:.3f}, patch accuracy "
@@ -89,6 +89,7 @@ def _add_finetune(commands):
     parser.add_argument("--strategy", choices=("none", "mirrored", "multiworker"), default="none",
                         help="tf.distribute: this machine's devices (mirrored), or the cluster in TF_CONFIG "
                              "(multiworker: run the same command on every worker; only the chief writes --out)")
+    parser.add_argument("--force", action="store_true", help="replace a model already in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=cmd_finetune)
 
