@@ -67,6 +67,7 @@ def cmd_filters(args):
 
 
 def cmd_activations(args):
+    files, targets = per_file_outputs(args.files, args.out, ".png")  # --out owned before TensorFlow loads
     import_tensorflow()
     import numpy as np
 
@@ -75,7 +76,6 @@ def cmd_activations(args):
     from zoo.explain.network import open_network
     from zoo.explain.pictures import plot_activations
 
-    files, targets = per_file_outputs(args.files, args.out, ".png")
     if args.layer:
         open_network(args.model, args.weights).check_layers(args.layer)  # a bad name is a usage error
 
