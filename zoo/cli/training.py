@@ -5,7 +5,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from zoo.cli.common import OK
+from zoo.cli.common import OK, output_folder
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, WEIGHT_TAGS
 from zoo.training.corpus import MAX_PATCHES_PER_FILE, TEACHER
 
@@ -31,6 +31,7 @@ def cmd_finetune(args):
 def cmd_distill(args):
     from zoo.training.distill import distill
 
+    output_folder(args.out, "--out")
     command = "musiczoo " + " ".join(shlex.quote(a) for a in args.argv)  # argv starts with "distill"
     distill(args.corpus, args.student, args.teacher_weights, args.out, teacher=args.teacher, cache=args.cache,
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
