@@ -1,4 +1,5 @@
-"""Issue 25, cases 1 to 11 (a second hostile probe): one test (or more) each, every one failing on 732db19.
+"""Issue 25, cases 1 to 11 (a second hostile probe): one test or more each; each case has a test that fails
+on 732db19 (the tensorflow runtime of case 5 already refused a changed file there).
 
 1 two runs into one --out, 2 finetune over an existing model, 3 a report replaced and killed midway,
 4 a closed output pipe, 5 a changed weight file behind a cached ONNX graph, 6 an abort (134) after a
