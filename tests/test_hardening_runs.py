@@ -1,5 +1,5 @@
 """Issue 25, cases 1 to 11 (a second hostile probe): one test or more each; each case has a test that fails
-on 732db19 (the tensorflow runtime of case 5 already refused a changed file there).
+on 732db19 (for case 5 the cached-graph test: without a cached graph every runtime already refused there).
 
 1 two runs into one --out, 2 finetune over an existing model, 3 a report replaced and killed midway,
 4 a closed output pipe, 5 a changed weight file behind a cached ONNX graph, 6 an abort (134) after a
