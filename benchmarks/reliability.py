@@ -13,7 +13,8 @@ unreadable files), then, each in a fresh process:
 chmod 000 really denies reading), `musiczoo features FOLDER --out OUT`, and the same `features` run
 killed with SIGKILL once its first output appears, then run again. Counts per category: inputs,
 results, error records (failures isolated), inputs with neither (lost), and tracebacks on stderr.
-Writes the table to `--out` and prints it.
+Writes the table to `--out` and prints it; what `--out` holds below `KEPT` (the cases found by
+hostile probes, each with its test) is kept as it is.
 """
 
 import argparse
@@ -210,6 +211,9 @@ def report(category, counts, tracebacks, error_lines, features, prefix, seconds)
     return "\n".join(lines) + "\n"
 
 
+KEPT = "<!-- kept by benchmarks/reliability.py: the cases below are written by hand, each with its test -->"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -234,6 +238,9 @@ def main():
     sys.path.insert(0, str(ROOT))
     from zoo.atomic import atomic_path
 
+    old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    if KEPT in old:
+        text = text.rstrip("\n") + "\n\n" + KEPT + old.split(KEPT, 1)[1]
     with atomic_path(args.out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     print(text)

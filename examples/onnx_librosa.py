@@ -9,7 +9,8 @@ metadata (`musiczoo.frontend`, the same as `zoo.contract.FRONTEND_CONFIG`):
 16 kHz mono, centred STFT with reflect padding, n_fft 512, hop 256, Hann
 window, power spectrum, 96 Slaney mel bands from 0 to 8 kHz, values rounded
 to float16, then log10(1 + 10000 * mel); patches of 187 frames `[batch, 187, 96]`,
-3 s apart, whole patches only, and the clip's tags are the mean over patches.
+3 s apart, whole patches only (a clip under 3 s is repeated end to end to fill
+one, as the zoo does), and the clip's tags are the mean over patches.
 """
 
 import argparse
@@ -47,6 +48,8 @@ def main():
     meta = session.get_modelmeta().custom_metadata_map
     tags, frontend = json.loads(meta["musiczoo.tags"]), json.loads(meta["musiczoo.frontend"])
     frames = logmel(args.audio, frontend)
+    if len(frames) < PATCH_FRAMES:  # a clip under 3 s: its frames repeated end to end, as the zoo pads it
+        frames = np.tile(frames, (-(-PATCH_FRAMES // len(frames)), 1))[:PATCH_FRAMES]
     starts = range(0, len(frames) - PATCH_FRAMES + 1, PATCH_FRAMES)
     patches = np.stack([frames[s:s + PATCH_FRAMES] for s in starts])
     (probabilities,) = session.run(["probabilities"], {"logmel": patches})

@@ -16,6 +16,7 @@ import pytest
 import soundfile
 
 from fixtures import ROOT, synth
+from zoo.atomic import LOCK_NAME
 from zoo.cli import main
 
 FILES = {"a.wav": ("chords", 3.5, 16000), "b.flac": ("noise", 4.0, 22050), "c.wav": ("sweep", 3.2, 44100)}
@@ -141,7 +142,8 @@ DYING_WRITER = textwrap.dedent("""
         real_savez(handle, **arrays)
 
     real_savez, np.savez = np.savez, dying_savez
-    from zoo.cli import main
+    from zoo.atomic import LOCK_NAME
+from zoo.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
 
@@ -154,7 +156,8 @@ def test_sigkill_while_writing_features_then_a_rerun_completes(tmp_path):
     assert killed.returncode == -signal.SIGKILL
     complete, hidden = outputs(out)
     assert complete == ["a.npz"]  # the half-written b.npz is not visible as b.npz
-    assert len(hidden) == 1 and hidden[0].startswith(".b.npz.") and hidden[0].endswith(".musiczoo-tmp")
+    assert hidden[0] == LOCK_NAME  # the killed run's lock: its flock died with it, the re-run takes it over
+    assert len(hidden) == 2 and hidden[1].startswith(".b.npz.") and hidden[1].endswith(".musiczoo-tmp")
     rerun_completes(folder, out)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.errors import ZooError
+
 SAMPLE_RATE = 16000
 N_FFT = 512
 HOP_LENGTH = 256
@@ -79,5 +81,24 @@ CACHE_ENV = "MUSICZOO_CACHE"
 
 
 def cache_dir():
-    """Where downloads and caches live: `$MUSICZOO_CACHE`, else `~/.cache/musiczoo` (read at each call)."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "musiczoo")
+    """Where downloads and caches live: `$MUSICZOO_CACHE`, else `~/.cache/musiczoo` (read at each call).
+
+    Returns:
+        Path of the folder (created if missing).
+
+    Raises:
+        ZooError: the folder is a file, cannot be created, or cannot be written to.
+    """
+    given = os.environ.get(CACHE_ENV)
+    path = Path(given or Path.home() / ".cache" / "musiczoo")
+    where = f"{CACHE_ENV}={given}" if given else f"the cache folder {path} (set {CACHE_ENV} to choose another)"
+    if path.exists() and not path.is_dir():
+        raise ZooError(f"{where} names a file; the cache needs a folder you can write to")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZooError(f"{where}: the folder cannot be created ({error.strerror}); "
+                       "name a folder you can write to") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ZooError(f"{where}: you cannot write to this folder; name a folder you can write to")
+    return path

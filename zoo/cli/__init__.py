@@ -2,15 +2,20 @@
 
 Every sub-command reports a failed input on its own `error: ...` line on
 stderr and goes on with the others; exit status 0 when every input succeeded,
-1 when some failed, 2 for a usage error.
+1 when some failed, 2 for a usage error. Ctrl-C (SIGINT) ends a run with 130
+and a closed output pipe (`musiczoo tag DIR | head -1`) with 141, as shells
+report those signals: quietly, every output finished so far kept, files not
+reached left unreported.
 """
 
 import argparse
+import os
 import sys
 
 from zoo import __version__
+from zoo.atomic import release_folders
 from zoo.cli import catalog, explain, inference, scale, training
-from zoo.cli.common import CREATED, USAGE, remove_unused_folders, report_error, show_warnings
+from zoo.cli.common import CREATED, INTERRUPTED, PIPE_CLOSED, USAGE, remove_unused_folders, report_error, show_warnings
 from zoo.cli.startup import import_tensorflow
 from zoo.errors import ZooError
 from zoo.signal import native_stderr
@@ -40,6 +45,7 @@ def main(argv=None):
     CREATED.clear()
     native_stderr.separate()  # decoders' own notes stay off the terminal; error lines still reach it
     show_warnings()
+    refused = False
     try:
         if args.command not in WITHOUT_TENSORFLOW:
             import_tensorflow()
@@ -50,5 +56,22 @@ def main(argv=None):
         return args.run(args)
     except ZooError as error:
         report_error(error)
-        remove_unused_folders()  # a run refused up front leaves no empty --out or --plot behind
+        refused = True
         return USAGE
+    except KeyboardInterrupt:
+        report_error("interrupted: the outputs finished so far are kept")
+        return INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return PIPE_CLOSED
+    finally:
+        release_folders()  # removes the lock files, so that
+        if refused:
+            remove_unused_folders()  # a run refused up front leaves no empty --out or --plot behind
+
+
+def _discard_stdout():
+    """Points stdout at /dev/null once its reader has gone, so that nothing fails writing to it again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from zoo.cli.common import OK
+from zoo.cli.common import OK, output_folder
 from zoo.contract import DEFAULT_WEIGHTS
 from zoo.errors import ZooError
 
@@ -34,16 +34,17 @@ def cmd_card(args):
 
 
 def cmd_export(args):
+    if args.format == "onnx" and (args.version is not None or args.served_name):
+        raise ZooError("--version and --served-name apply to --format savedmodel, not onnx")
+    if args.format != "onnx" and args.input is not None:
+        raise ZooError("--input applies to --format onnx (a SavedModel takes the waveform)")
+    output_folder(args.out, "--out")
     if args.format == "onnx":
         from zoo.deploy.onnx_export import DEFAULT_INPUT, export_onnx
 
-        if args.version is not None or args.served_name:
-            raise ZooError("--version and --served-name apply to --format savedmodel, not onnx")
         print(export_onnx(args.name, weights=args.weights, out_dir=args.out, force=args.force,
                           input=args.input or DEFAULT_INPUT))
         return OK
-    if args.input is not None:
-        raise ZooError("--input applies to --format onnx (a SavedModel takes the waveform)")
     from zoo.deploy.savedmodel import export
 
     path = export(args.name, weights=args.weights, out_dir=args.out, version=args.version, force=args.force,

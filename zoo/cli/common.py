@@ -3,7 +3,9 @@ one loop over results, one error format.
 
 Exit status everywhere: `OK` (0) when every input succeeded, `SOME_FAILED` (1)
 when some input failed (each reported on its own `error:` line), `USAGE` (2)
-for a usage error (bad arguments, nothing to do, outputs that would clash).
+for a usage error (bad arguments, nothing to do, outputs that would clash),
+`INTERRUPTED` (130) after Ctrl-C and `PIPE_CLOSED` (141) when stdout's reader
+has gone, the numbers shells give those signals.
 """
 
 import argparse
@@ -12,7 +14,7 @@ import sys
 from pathlib import Path
 
 from zoo import checks
-from zoo.atomic import is_temporary
+from zoo.atomic import is_temporary, own_folder
 from zoo.contract import (
     DEFAULT_HOP_SECONDS,
     DEFAULT_LAST_PATCH,
@@ -27,6 +29,7 @@ from zoo.signal.audio import EXTENSIONS
 from zoo.signal.patching import hop_frames
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
+INTERRUPTED, PIPE_CLOSED = 128 + 2, 128 + 13  # 128 + SIGINT, 128 + SIGPIPE
 
 
 def find_inputs(paths):
@@ -146,10 +149,11 @@ def remove_unused_folders():
 
 
 def output_folder(path, option):
-    """Creates the output folder `path` of `option` (e.g. "--out") up front, or says why it cannot be.
+    """Creates the output folder `path` of `option` (e.g. "--out") up front and owns it for this run
+    (`zoo.atomic.own_folder`), or says why it cannot.
 
     Raises:
-        ZooError: it is a file, cannot be created, or cannot be written to.
+        ZooError: it is a file, cannot be created, cannot be written to, or another run owns it.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -162,6 +166,7 @@ def output_folder(path, option):
     CREATED.extend(new)  # deepest first
     if not os.access(path, os.W_OK | os.X_OK):
         raise ZooError(f"{option} {path}: you cannot write to this folder; choose one you can write to")
+    own_folder(path, option)
     return path
 
 
@@ -226,6 +231,8 @@ def each_result(results, files, description, handle, failure=None):
         if not isinstance(result, ZooError):
             try:
                 result = handle(path, result)
+            except BrokenPipeError:
+                raise  # stdout's reader has gone: the run ends (exit 141), it is no file's error
             except Exception as error:  # noqa: BLE001 - a failed output is that file's error, the others go on
                 result = file_error(path, error, failure(path) if failure else "its output could not be written")
         if isinstance(result, ZooError):

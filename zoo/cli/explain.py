@@ -6,8 +6,10 @@ inside its command functions) and is listed in `EXTENSIONS`, one line each.
 """
 
 import importlib
+from pathlib import Path
 
 from zoo import checks
+from zoo.atomic import LOCK_NAME, replace_folder, temporary
 from zoo.cli.common import (
     OK,
     SOME_FAILED,
@@ -63,6 +65,7 @@ def cmd_filters(args):
 
 
 def cmd_activations(args):
+    files, targets = per_file_outputs(args.files, args.out, ".png")  # --out checked and owned first
     import numpy as np
 
     from zoo.atomic import atomic_path
@@ -70,7 +73,6 @@ def cmd_activations(args):
     from zoo.explain.network import open_network
     from zoo.explain.pictures import plot_activations
 
-    files, targets = per_file_outputs(args.files, args.out, ".png")
     if args.layer:
         open_network(args.model, args.weights).check_layers(args.layer)  # a bad name is a usage error
 
@@ -118,13 +120,31 @@ def cmd_units(args):
 
 
 def cmd_report(args):
+    out = output_folder(args.out, "--out")
+    in_place = Path(args.source).is_dir() and out.samefile(args.source)  # a units folder's own page
+    if (out / "index.html").exists() and not args.force:
+        raise ZooError(f"{out / 'index.html'} already exists: pass --force to replace that report, or choose "
+                       "another folder")
+    foreign = sorted(entry.name for entry in out.iterdir() if entry.name != LOCK_NAME)
+    if foreign and not in_place and not (out / "index.html").exists():
+        raise ZooError(f"--out {out} holds files that are not a report ({', '.join(foreign[:3])}"
+                       f"{', ...' if len(foreign) > 3 else ''}): choose an empty or new folder")
     from zoo.explain.report import report
 
     explain = {"attribution_tags": args.attribution_tags, "method": args.method, "branches": not args.no_branches,
                "auralised_units": args.auralised_units}
-    path = report(args.source, output_folder(args.out, "--out"), args.model, args.weights, args.layer, args.max_columns,
-                  with_filters=not args.no_filters, explain=explain)
-    print(path)
+
+    def write(folder):
+        return report(args.source, folder, args.model, args.weights, args.layer, args.max_columns,
+                      with_filters=not args.no_filters, explain=explain)
+
+    if in_place:
+        print(write(out))
+        return OK
+    with temporary(out.parent, out.name, directory=True) as staged:  # the old report stays whole until done
+        write(staged)
+        replace_folder(staged, out)
+    print(out / "index.html")
     return OK
 
 
@@ -190,6 +210,8 @@ def add_explain_commands(subcommands):
     report.add_argument("--auralised-units", type=int, default=3, metavar="N",
                         help="for a file: auralise the N most active first-layer units (0: none; default: 3)")
     report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and its assets")
+    report.add_argument("--force", action="store_true", help="replace the report already in --out (the folder "
+                                                             "is replaced whole, once the new report is complete)")
     report.set_defaults(run=cmd_report)
 
 

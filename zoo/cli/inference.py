@@ -114,10 +114,10 @@ def _printer(args, inputs):
 
 
 def cmd_tag(args):
+    inputs = find_inputs(args.files)
+    printer = _printer(args, inputs)  # the --plot folder is checked and owned first
     from zoo.inference.api import tag_many
 
-    inputs = find_inputs(args.files)
-    printer = _printer(args, inputs)
     files = [path for path, _ in inputs]
     results = tag_many(files, model=args.model, weights=args.weights, hop_seconds=args.hop,
                        last_patch=args.last_patch, batch_size=args.batch_size, precision=args.precision,
@@ -137,10 +137,10 @@ def cmd_predict(args):
 
 
 def cmd_extract(args):
+    files, targets = per_file_outputs(args.files, args.out, ".npz")  # --out checked and owned first
     from zoo.inference.api import extract_many
     from zoo.inference.writers import save_features
 
-    files, targets = per_file_outputs(args.files, args.out, ".npz")
 
     def write(path, features):
         save_features(features, targets[path])

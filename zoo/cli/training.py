@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from zoo import checks
-from zoo.cli.common import OK, count
+from zoo.cli.common import OK, count, output_folder
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, WEIGHT_TAGS
 from zoo.training.corpus import MAX_PATCHES_PER_FILE, TEACHER
 
@@ -20,7 +20,7 @@ def cmd_finetune(args):
                       fine_tune_blocks=args.fine_tune_blocks, learning_rate=args.learning_rate,
                       fine_tune_learning_rate=args.fine_tune_learning_rate, validation_split=args.validation_split,
                       patience=args.patience, batch_size=args.batch_size, seed=args.seed, verbose=not args.quiet,
-                      strategy=args.strategy)
+                      strategy=args.strategy, force=args.force)
     scores = result.report["validation"]
     if scores:
         print(f"validation: clip accuracy {scores['clip_accuracy']:.3f}, patch accuracy "
@@ -32,6 +32,7 @@ def cmd_finetune(args):
 def cmd_distill(args):
     from zoo.training.distill import distill
 
+    output_folder(args.out, "--out")
     command = "musiczoo " + " ".join(shlex.quote(a) for a in args.argv)  # argv starts with "distill"
     distill(args.corpus, args.student, args.teacher_weights, args.out, teacher=args.teacher, cache=args.cache,
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
@@ -91,6 +92,7 @@ def _add_finetune(commands):
     parser.add_argument("--strategy", choices=("none", "mirrored", "multiworker"), default="none",
                         help="tf.distribute: this machine's devices (mirrored), or the cluster in TF_CONFIG "
                              "(multiworker: run the same command on every worker; only the chief writes --out)")
+    parser.add_argument("--force", action="store_true", help="replace a model already in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=cmd_finetune)
 

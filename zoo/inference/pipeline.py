@@ -36,6 +36,10 @@ from zoo.signal.streaming import stream_patches
 QUEUE_PATCHES = 64
 
 
+class _Stopped(BaseException):
+    """Raised in the reader thread when the consumer has stopped (the run ended, failed or was interrupted)."""
+
+
 @dataclass
 class Result:
     """The network's outputs over one recording.
@@ -88,27 +92,32 @@ def _read(openers, hop_seconds, last_patch, chunk_seconds, out, stop):
                 return
             except queue.Full:
                 continue
+        raise _Stopped
 
     try:
-        for index, opener in enumerate(openers):
-            if stop.is_set():
-                return
-            source = None
-            try:
-                source, counter = opener(), {}
-                n_patches = 0
-                for start, patch in stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
-                    put(("patch", index, start, patch))
-                    n_patches += 1
-                warn_long_hop(source.label, hop_seconds, counter["frames"], n_patches)
-                put(("end", index, source, counter["frames"]))
-            except Exception as error:  # noqa: BLE001 - one place turns any per-recording failure into its error
-                label = source.label if source is not None else f"recording {index}"
-                put(("error", index, error if isinstance(error, ZooError) else file_error(label, error)))
-    except BaseException as error:  # noqa: BLE001 - an interruption (or a bug of the loop itself) stops the run
-        put(("fatal", error))
-    finally:
+        try:
+            for index, opener in enumerate(openers):
+                if stop.is_set():
+                    return
+                source = None
+                try:
+                    source, counter = opener(), {}
+                    n_patches = 0
+                    for start, patch in stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
+                        put(("patch", index, start, patch))
+                        n_patches += 1
+                    warn_long_hop(source.label, hop_seconds, counter["frames"], n_patches)
+                    put(("end", index, source, counter["frames"]))
+                except Exception as error:  # noqa: BLE001 - one place turns any per-recording failure into its error
+                    label = source.label if source is not None else f"recording {index}"
+                    put(("error", index, error if isinstance(error, ZooError) else file_error(label, error)))
+        except _Stopped:
+            raise
+        except BaseException as error:  # noqa: BLE001 - an interruption (or a bug of the loop itself) stops the run
+            put(("fatal", error))
         put(None)
+    except _Stopped:
+        pass  # the consumer has stopped: stop decoding at once
 
 
 def run(build_network, openers, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, batch_size=BATCH_SIZE,
@@ -191,3 +200,4 @@ def run(build_network, openers, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFA
         yield from complete()
     finally:
         stop.set()
+        reader.join()  # a reader left decoding while the interpreter exits can abort it (exit 134)

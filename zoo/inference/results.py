@@ -6,6 +6,7 @@ import numpy as np
 
 from zoo import checks
 from zoo.contract import frame_seconds
+from zoo.errors import ZooError
 
 
 @dataclass
@@ -40,7 +41,15 @@ class Taggram:
                    model=model, weights=weights)
 
     def top(self, n=5):
-        """The `n` most probable clip-level tags as (tag, probability), best first (n >= 1)."""
+        """The `n` most probable clip-level tags as (tag, probability), best first (n >= 1).
+
+        Raises:
+            ZooError: the taggram has no tag names (an untrained network, weights=None, or a weight file).
+        """
+        if self.tags is None:
+            raise ZooError(f"this taggram of {self.model} with weights={self.weights!r} has no tag names (only "
+                           "pretrained weight tags have them): read its .probabilities [patches, outputs] and "
+                           ".clip_probabilities, or tag with weights='mtt' or 'msd'")
         order = np.argsort(-self.clip_probabilities, kind="stable")[:checks.positive_integer(n, "top")]
         return [(self.tags[i], float(self.clip_probabilities[i])) for i in order]
 

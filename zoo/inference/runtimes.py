@@ -118,10 +118,10 @@ def onnx_path(model, weights, input="logmel"):
         raise ZooError(f"runtime='onnx' takes pretrained weight tags, not the file {weights}: "
                        "use runtime='tensorflow' for weight files")
     info = card(model, weights)
+    weights_file(model, weights)  # the file on disk must still be the one the manifest names, cached graph or not
     folder = cache_dir() / "onnx" / f"{__version__}-{REVISION}"
     path = folder / f"{model}.{info.sha256}.onnx"
     if not path.exists():
-        weights_file(model, weights)  # the file on disk must still be the one the manifest names
         proto = convert(model, weights, __version__)
         with atomic_path(path) as tmp:
             tmp.write_bytes(proto.SerializeToString())

@@ -45,6 +45,9 @@ def manifest():
                        "to a folder holding manifest.json and the weight files") from None
 
 
+_hashed = {}  # (real path, size, mtime_ns, inode) -> sha256 of the files this process verified
+
+
 def sha256_of(path):
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
@@ -62,6 +65,9 @@ def file_fields(path):
 def verify_file(path, expected_sha256, expected_size=None):
     """Refuses a weight file whose size or sha256 differs from its manifest entry.
 
+    Cheap to call at every load: a file's hash is kept per process under its size, modification
+    time and inode, and computed again when any of them changes.
+
     Raises:
         ZooError: the file is missing, truncated or altered.
     """
@@ -73,7 +79,9 @@ def verify_file(path, expected_sha256, expected_size=None):
             f"weight file {path} has {path.stat().st_size} bytes, the manifest says {expected_size}: "
             f"it is truncated or altered; restore it with `git checkout -- {path}`"
         )
-    actual = sha256_of(path)
+    status = path.stat()
+    key = (os.path.realpath(path), status.st_size, status.st_mtime_ns, status.st_ino)
+    actual = _hashed.get(key) or _hashed.setdefault(key, sha256_of(path))  # hashed again once the file changes
     if actual != expected_sha256:
         raise ZooError(
             f"weight file {path} has sha256 {actual}, the manifest says {expected_sha256}: "

@@ -16,6 +16,7 @@ extension (`zoo.signal.audio.EXTENSIONS`) are listed; whether they decode is che
 """
 
 import csv
+import io
 from pathlib import Path
 from typing import NamedTuple
 
@@ -134,6 +135,19 @@ def folders(root):
     return _per_class(Path(root), "folders")
 
 
+def _utf8_text(path):
+    """The text of the CSV file `path` (UTF-8, with or without a byte-order mark) as a file object.
+
+    Raises:
+        ZooError: the file is not UTF-8 text.
+    """
+    try:
+        return io.StringIO(Path(path).read_bytes().decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError as error:
+        raise ZooError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}): "
+                       "save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 old.csv > new.csv`") from None
+
+
 def csv_file(path):
     """Rows of `path,label[,label...]`; relative paths resolve against the CSV's folder.
 
@@ -143,7 +157,7 @@ def csv_file(path):
     """
     path = Path(path)
     labels_of, line_of, missing = {}, {}, []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    with _utf8_text(path) as handle:
         for number, row in enumerate(csv.reader(handle), start=1):
             cells = [cell.strip() for cell in row]
             if not any(cells) or cells[0].startswith("#"):

@@ -12,7 +12,9 @@ their best weights. The saved `model.keras` takes waveform patches and reloads
 without `zoo` (`zoo.training.portable`); `zoo.training.predict` applies it.
 """
 
+import contextlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from zoo.atomic import atomic_path, temporary
+from zoo.atomic import temporary
 from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES, PATCH_SAMPLES, PATCH_SECONDS, SAMPLE_RATE
 from zoo.errors import ZooError, file_error
 from zoo.inference import pipeline
@@ -34,6 +36,7 @@ from zoo.training.portable import classifier_model
 
 # Blocks of each family from the top down, as layer-name prefixes (a layer belongs to a block
 # when its name is a prefix or starts with prefix + "_"); fine_tune_blocks=N unfreezes the first N.
+MODEL_FILE = "model.keras"
 BLOCKS = {
     "musicnn": (("cnn3",), ("cnn2",), ("cnn1",), ("timbral", "temporal"), ("input_bn",)),
     "vgg": tuple((f"conv{i}", f"bn{i}") for i in range(5, 0, -1)) + (("input_bn",),),
@@ -168,8 +171,7 @@ def _scores(probabilities, targets, owners, multi_label):
 
 
 def _write_json(path, value):
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(value, indent=2) + "\n")
+    path.write_text(json.dumps(value, indent=2) + "\n")
 
 
 @dataclass
@@ -194,7 +196,7 @@ class Finetuned:
 def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetuned", *, layout="auto",
              multi_label=None, pooling="avg", epochs=30, fine_tune_blocks=0, learning_rate=1e-3,
              fine_tune_learning_rate=1e-4, validation_split=0.2, patience=5, batch_size=16, hop_seconds=PATCH_SECONDS,
-             seed=0, verbose=True, strategy="none"):
+             seed=0, verbose=True, strategy="none", force=False):
     """Trains a new classifier on a pretrained backbone and writes it to `out_dir`.
 
     Args:
@@ -219,14 +221,19 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
         verbose: progress bars on stderr.
         strategy: "none", "mirrored" (this machine's devices), "multiworker" (the cluster in TF_CONFIG;
             only the chief writes `out_dir`) or a `tf.distribute.Strategy` (see `zoo.training.strategies`).
+        force: replace a model already in `out_dir` (its three files are replaced together at the end,
+            the old ones intact until then); without it an existing model is refused before any work.
 
     Returns:
         Finetuned.
 
     Raises:
         ZooError: a bad dataset (no layout, fewer than two labels, a class without readable
-            files), bad arguments, or unknown model or weights.
+            files), bad arguments, unknown model or weights, or a model in `out_dir` without `force`.
     """
+    if (Path(out_dir) / MODEL_FILE).exists() and not force:
+        raise ZooError(f"{Path(out_dir) / MODEL_FILE} already exists: pass force=True (--force) to replace the "
+                       "model, or choose another folder")
     dataset = data if isinstance(data, datasets.Dataset) else datasets.read_dataset(data, layout)
     if len(dataset.labels) < 2:
         raise ZooError(f"the dataset has only the label {dataset.labels!r}: a classifier needs at least two classes")
@@ -249,8 +256,9 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
     on_logmel = keras.Model(logmel, head(backbone(logmel, training=False)))  # shares the layers of `network`
 
     # only the chief writes into out_dir; other workers write into a temporary folder, removed at the end
-    with strategies.output_folder(distributed, out_dir) as folder, \
-            temporary(folder, "patches", directory=True) as scratch:  # a killed run's copy goes on the next run
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(strategies.output_folder(distributed, out_dir))
+        scratch = stack.enter_context(temporary(folder, "patches", directory=True))  # a killed run's is cleaned
         patches, owners, kept, skipped = _logmel_patches(dataset.items, scratch, hop_seconds, verbose)
         file_labels = [dataset.items[i][1] for i in kept]
         empty = sorted(set(dataset.labels) - {label for labels in file_labels for label in labels})
@@ -284,14 +292,14 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
             probabilities = strategies.predict(head, [embeddings[val]], distributed) if len(val) else None
         scores = _scores(probabilities, targets[val], owners[val], multi_label) if len(val) else None
 
-        with atomic_path(folder / "model.keras", keep_suffix=True) as tmp:  # Keras insists on the .keras suffix
-            network.save(tmp)
+        staged = stack.enter_context(temporary(folder, "model", directory=True))
+        network.save(staged / MODEL_FILE)
         info = {"labels": list(dataset.labels), "multi_label": multi_label, "model": model,
                 "weights": None if weights is None else str(weights), "pooling": pooling,
                 "sample_rate": SAMPLE_RATE, "patch_seconds": PATCH_SECONDS,
                 "input": f"float32 waveform [batch, {PATCH_SAMPLES}] at {SAMPLE_RATE} Hz",
                 "reload": "import kapre, keras; keras.saving.load_model('model.keras')"}
-        _write_json(folder / "labels.json", info)
+        _write_json(staged / "labels.json", info)
         report = {"model": model, "weights": info["weights"], "layout": dataset.layout, "labels": info["labels"],
                   "multi_label": multi_label, "seed": seed,
                   "files": {"train": int(len(train_files)), "validation": int(len(val_files)), "skipped": skipped},
@@ -300,5 +308,7 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
                   "strategy": strategy if isinstance(strategy, str) else type(distributed).__name__ if distributed
                   else "none",
                   "replicas": distributed.num_replicas_in_sync if distributed else 1}
-        _write_json(folder / "history.json", report)
+        _write_json(staged / "history.json", report)
+        for name in (MODEL_FILE, "labels.json", "history.json"):  # the old model stays whole until now
+            os.replace(staged / name, folder / name)
     return Finetuned(network, list(dataset.labels), multi_label, report, Path(out_dir))

@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from zoo.atomic import owning
 from zoo.errors import ZooError
 
 STRATEGIES = ("none", "mirrored", "multiworker")
@@ -77,11 +78,11 @@ def is_chief(strategy):
 
 @contextlib.contextmanager
 def output_folder(strategy, out_dir):
-    """Yields where this process writes: `out_dir` (created) on the chief, else a temporary folder, removed
-    at the end."""
+    """Yields where this process writes: `out_dir` (created, owned by this run: `zoo.atomic.owning`) on the
+    chief, else a temporary folder, removed at the end."""
     if is_chief(strategy):
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        yield Path(out_dir)
+        with owning(out_dir) as folder:
+            yield folder
         return
     folder = Path(tempfile.mkdtemp(prefix=f"musiczoo-worker{strategy.cluster_resolver.task_id}-"))
     try:
