@@ -214,7 +214,7 @@ def main():
         text = report(category, counts, done.stderr.count("Traceback"), error_lines, features, prefix,
                       time.perf_counter() - started)
     sys.path.insert(0, str(ROOT))
-    from zoo.atomic import atomic_path
+    from musiczoo_runtime.atomic import atomic_path
 
     with atomic_path(args.out) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -92,8 +92,8 @@ def test_os_error_while_reading_fails_that_file_alone(tmp_path, monkeypatch):
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # numpy's zip writer, left open
 @pytest.mark.parametrize("fault", ["io error on write", "disk full", "rename fails"])
 def test_a_failed_write_leaves_no_partial_output(fault, tmp_path, monkeypatch, capsys):
-    from zoo import atomic
-    from zoo.inference import writers
+    from musiczoo_runtime import atomic
+    from musiczoo_runtime import writers
 
     folder, out = music_folder(tmp_path), tmp_path / "out"
     victim = out / "b.npz"

@@ -4,7 +4,7 @@ Public API: `load`, `list_models`, `card`, `decode_predictions`, `tag`, `tag_man
 `extract`, `extract_many`, `export`, `ZooError`. The package is laid out by
 concern: `contract` (shared facts) <- `signal` <- `models` <- `inference` <-
 `training` / `deploy` <- `cli`. The API is imported on first use, so that
-`import zoo.contract` (and `musiczoo --help`) does not load TensorFlow.
+`import musiczoo_runtime.contract` (and `musiczoo --help`) does not load TensorFlow.
 """
 
 import importlib
@@ -12,7 +12,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo.errors import ZooError  # noqa: E402
+from musiczoo_runtime.errors import ZooError  # noqa: E402
 
 __version__ = "0.2.0"
 

@@ -10,9 +10,9 @@ import sys
 
 from zoo import __version__
 from zoo.cli import catalog, explain, inference, scale, training
-from zoo.cli.common import USAGE, report_error
-from zoo.errors import ZooError
-from zoo.signal import native_stderr
+from musiczoo_runtime.cli_common import USAGE, report_error
+from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime import native_stderr
 
 
 def parser():

@@ -4,9 +4,9 @@ import json
 import sys
 from pathlib import Path
 
-from zoo.cli.common import OK
-from zoo.contract import DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.cli_common import OK
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 
 
 def cmd_list(args):

@@ -7,8 +7,8 @@ inside its command functions) and is listed in `EXTENSIONS`, one line each.
 
 import importlib
 
-from zoo import checks
-from zoo.cli.common import (
+from musiczoo_runtime import checks
+from musiczoo_runtime.cli_common import (
     OK,
     SOME_FAILED,
     audio_files,
@@ -20,8 +20,8 @@ from zoo.cli.common import (
 )
 from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
 from zoo.cli.startup import import_tensorflow
-from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
@@ -68,7 +68,7 @@ def cmd_activations(args):
     import_tensorflow()
     import numpy as np
 
-    from zoo.atomic import atomic_path
+    from musiczoo_runtime.atomic import atomic_path
     from zoo.explain.activations import activations
     from zoo.explain.network import open_network
     from zoo.explain.pictures import plot_activations

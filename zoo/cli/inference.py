@@ -4,8 +4,8 @@ import csv
 import json
 import sys
 
-from zoo import checks
-from zoo.cli.common import (
+from musiczoo_runtime import checks
+from musiczoo_runtime.cli_common import (
     add_audio_arguments,
     add_patch_arguments,
     add_runtime_argument,
@@ -17,8 +17,8 @@ from zoo.cli.common import (
     per_file_outputs,
 )
 from zoo.cli.startup import import_tensorflow
-from zoo.contract import BATCH_SIZE
-from zoo.errors import ZooError, file_error
+from musiczoo_runtime.contract import BATCH_SIZE
+from musiczoo_runtime.errors import ZooError, file_error
 
 
 class TaggramPrinter:
@@ -53,7 +53,7 @@ class TaggramPrinter:
         return None
 
     def print(self, path, taggram):
-        from zoo.inference.writers import taggram_record
+        from musiczoo_runtime.writers import taggram_record
 
         if self.format == "json":
             print(json.dumps(taggram_record(path, taggram)), flush=True)
@@ -70,7 +70,7 @@ class TaggramPrinter:
 
     def error(self, path, message):
         """Records a failed file: a JSON error record, or a CSV row with empty tag cells."""
-        from zoo.inference.writers import error_record
+        from musiczoo_runtime.writers import error_record
 
         if self.format == "json":
             print(json.dumps(error_record(path, message)), flush=True)
@@ -140,7 +140,7 @@ def cmd_predict(args):
 def cmd_extract(args):
     import_tensorflow()
     from zoo.inference.api import extract_many
-    from zoo.inference.writers import save_features
+    from musiczoo_runtime.writers import save_features
 
     files, targets = per_file_outputs(args.files, args.out, ".npz")
 

@@ -7,7 +7,7 @@ resampler to 16 kHz.
 
 import tensorflow as tf
 
-from zoo.contract import SAMPLE_RATE
+from musiczoo_runtime.contract import SAMPLE_RATE
 
 MAX_UP = 2000  # largest interpolation factor accepted (44.1 kHz needs 160, 11.025 kHz 640)
 ZERO_CROSSINGS = 24  # filter half-width in zero crossings of the lower rate's sinc

@@ -8,14 +8,20 @@ stays bounded whatever the length and a bad file fails alone.
 
 from functools import lru_cache, partial
 
-from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import (
+    BATCH_SIZE,
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+)
+from musiczoo_runtime.errors import ZooError
 from zoo.inference import pipeline, runtimes
-from zoo.inference.results import Features, Taggram
+from musiczoo_runtime.results import Features, Taggram
 from zoo.inference.runtimes import patch_function  # noqa: F401 - the Keras patch function zoo.training uses
 from zoo.models.catalog import card
-from zoo.signal import patching
-from zoo.signal.audio import BLOCK_SECONDS, open_audio
+from musiczoo_runtime import patching
+from musiczoo_runtime.audio import BLOCK_SECONDS, open_audio
 
 DEFAULT_RUNTIME = "auto"
 

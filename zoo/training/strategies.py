@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from zoo.contract import (
+from musiczoo_runtime.contract import (
     CENTER_PADDING,
     DEFAULT_LAST_PATCH,
     HOP_LENGTH,
@@ -28,7 +28,7 @@ from zoo.contract import (
     centred_frames,
     frames_in,
 )
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 
 def hop_frames(hop_seconds):

@@ -11,12 +11,18 @@ import os
 import sys
 from pathlib import Path
 
-from zoo import checks
-from zoo.atomic import is_temporary
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, LAST_PATCH_POLICIES
-from zoo.errors import ZooError, file_error, reason
-from zoo.signal.audio import EXTENSIONS
-from zoo.signal.patching import hop_frames
+from musiczoo_runtime import checks
+from musiczoo_runtime.atomic import is_temporary
+from musiczoo_runtime.contract import (
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+    LAST_PATCH_POLICIES,
+)
+from musiczoo_runtime.errors import ZooError, file_error, reason
+from musiczoo_runtime.audio import EXTENSIONS
+from musiczoo_runtime.patching import hop_frames
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
 
@@ -173,7 +179,7 @@ def checked(check, convert=float):
     """An argparse `type=` that converts the text, then applies the API's own check (same rule, same words).
 
     Args:
-        check: a function raising ZooError for a bad value (e.g. `zoo.checks.positive_integer` with its name bound).
+        check: a function raising ZooError for a bad value (e.g. `musiczoo_runtime.checks.positive_integer` with its name bound).
         convert: text -> value (float or int).
     """
     def parse(text):

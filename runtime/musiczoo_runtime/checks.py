@@ -4,7 +4,7 @@ of value, whichever way it arrives (`musiczoo tag --top 0` and `taggram.top(0)` 
 import math
 import numbers
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 MIN_SAMPLE_RATE = 1000  # Hz; below this nothing musical survives, and a 1 Hz header would upsample 16000-fold
 MAX_SAMPLE_RATE = 768000  # Hz; the highest PCM rate in use (DXD and DSD conversions reach 705.6 and 768 kHz)

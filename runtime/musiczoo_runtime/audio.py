@@ -7,7 +7,7 @@ tensorflow-io decodes what libsndfile cannot open, and librosa (audioread)
 is the last resort. Resampling is soxr's high-quality streaming resampler,
 bit-identical to resampling the whole signal at once. Every failure, whatever
 raised it (a decoder, the operating system, a file vanishing mid-read), is a
-`ZooError` naming the file and the reason (`zoo.errors.file_error`).
+`ZooError` naming the file and the reason (`musiczoo_runtime.errors.file_error`).
 """
 
 import struct
@@ -17,10 +17,10 @@ import numpy as np
 import soundfile
 import soxr
 
-from zoo import checks
-from zoo.contract import SAMPLE_RATE
-from zoo.errors import ZooError, file_error
-from zoo.signal.native_stderr import silenced
+from musiczoo_runtime import checks
+from musiczoo_runtime.contract import SAMPLE_RATE
+from musiczoo_runtime.errors import ZooError, file_error
+from musiczoo_runtime.native_stderr import silenced
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".m4a", ".aac", ".wma")
 BLOCK_SECONDS = 60.0
@@ -257,7 +257,7 @@ def from_array(data, sample_rate, label="audio array"):
     Args:
         data: float `[samples]`, `[samples, channels]` or `[channels, samples]`: the channel axis is
             the shorter one, which must hold at most `MAX_CHANNELS`; a square array is refused.
-        sample_rate: its rate in Hz (checked by `zoo.checks.sample_rate`).
+        sample_rate: its rate in Hz (checked by `musiczoo_runtime.checks.sample_rate`).
         label: name used in messages.
 
     Raises:

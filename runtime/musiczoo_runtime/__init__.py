@@ -1,0 +1,1 @@
+"""musiczoo-runtime: tag and embed music audio with ONNX Runtime, without TensorFlow."""
