@@ -1,32 +1,51 @@
 # The two commands of the README: `make demo` (tag the bundled clip) and `make test`.
-PYTHON ?= python3.11
-VENV := .venv
+# PYTHON picks the interpreter (default: the machine's python3), e.g. `PYTHON=python3.13 make demo`.
+PYTHON ?= python3
+SUPPORTED := 3.11 3.12 3.13
+VENV ?= .venv
+EXTRAS ?= test,beam
 BIN := $(VENV)/bin
 EXAMPLE := examples/traveling_minstrels.ogg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PY_VERSION = import sys; print("%d.%d" % sys.version_info[:2])
+WANTED := $(shell $(PYTHON) -c '$(PY_VERSION)' 2>/dev/null)
 
-.PHONY: demo test test-fast browser clean
+.PHONY: demo test test-fast test-platform python browser clean
 
-demo: $(VENV)/.installed
+demo: python $(VENV)/.installed
 	$(BIN)/musiczoo list
 	$(BIN)/musiczoo tag $(EXAMPLE) --top 5
 	$(BIN)/musiczoo tag $(EXAMPLE) --weights msd --top 5
 
-test: $(VENV)/.installed-test browser
+test: python $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
 
-test-fast: $(VENV)/.installed-test
+test-fast: python $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not slow"
 
+# What CI runs on the other supported Pythons: the fast tests and the slow ones that depend on the stack.
+test-platform: python $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not slow or platform"
+
+# One clear line instead of pip's refusal when the interpreter is missing, unsupported, or not the venv's.
+python:
+	@case " $(SUPPORTED) " in *" $(WANTED) "*) ;; *) \
+		echo "musiczoo needs Python 3.11, 3.12 or 3.13; '$(PYTHON)' is $(if $(WANTED),Python $(WANTED),not a working command): pick one with e.g. PYTHON=python3.12 make demo"; \
+		exit 2;; esac
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c '$(PY_VERSION)')" != "$(WANTED)" ]; then \
+		echo "$(VENV) holds Python $$($(BIN)/python -c '$(PY_VERSION)'), not $(WANTED) ('$(PYTHON)'): run make clean first, or pass VENV=.venv-$(WANTED)"; \
+		exit 2; fi
+
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e ".[test,beam]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(VENV)/.installed $@
 
 # Headless Chromium and its driver from Debian's packages, for the HTML report's browser test

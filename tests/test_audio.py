@@ -153,3 +153,13 @@ def test_chunk_size_does_not_change_the_taggram(tmp_path, write_audio, report):
     report(f"10-minute file, one chunk vs 0.37 s chunks: max taggram |diff| {difference:.2e} (bar 1e-5)")
     assert one_go.probabilities.shape == (201, 50)  # 200 whole patches of 2.992 s and a padded 1.6 s tail
     assert difference <= 1e-5
+
+
+def test_tensorflow_io_decoder_reads_what_libsndfile_reads(tmp_path):
+    """The optional tensorflow-io fallback (the io extra, where its wheels exist) decodes a WAV as libsndfile does."""
+    pytest.importorskip("tensorflow_io", reason="tensorflow-io is not installed (the io extra, Python <= 3.12)")
+    path = tmp_path / "chords.wav"
+    soundfile.write(path, music(2.0, 22050, 2), 22050, subtype="PCM_16")
+    via_io, via_sndfile = audio._tensorflow_io_source(path), audio._soundfile_source(path)
+    assert (via_io.rate, via_io.frames) == (via_sndfile.rate, via_sndfile.frames) == (22050, 44100)
+    np.testing.assert_array_equal(via_io.read(), via_sndfile.read())

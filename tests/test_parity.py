@@ -15,7 +15,7 @@ from zoo.reference import musicnn as original
 PORTS = {"MTT_musicnn": ("timbral_temporal", "mtt"), "MSD_musicnn": ("timbral_temporal", "msd"),
          "MTT_vgg": ("vgg", "mtt"), "MSD_vgg": ("vgg", "msd")}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.platform]  # CI runs these on every supported Python
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 Files are read block by block so a long recording never sits in memory whole.
 libsndfile (through soundfile) decodes WAV, FLAC, OGG/Vorbis and MP3 first,
 being the fastest here (5.7x tensorflow-io on a 215 s OGG file);
-tensorflow-io decodes what libsndfile cannot open, and librosa (audioread)
-is the last resort. Resampling is soxr's high-quality streaming resampler,
+tensorflow-io (the optional `io` extra, where its wheels exist) decodes what
+libsndfile cannot open, and librosa (audioread) is the last resort. Resampling is soxr's high-quality streaming resampler,
 bit-identical to resampling the whole signal at once. Every failure, whatever
 raised it (a decoder, the operating system, a file vanishing mid-read), is a
 `ZooError` naming the file and the reason (`musiczoo_runtime.errors.file_error`).
@@ -171,6 +171,13 @@ def _tensorflow_io_source(path):
     return AudioSource(str(path), rate, frames, read_blocks)
 
 
+def _has_tensorflow_io():
+    """True when the optional tensorflow-io package is installed (whether its ops load is another matter)."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow_io") is not None
+
+
 def _librosa_source(path):
     import warnings
 
@@ -228,7 +235,8 @@ def _open(path):
             if type(error).__name__ == "NoBackendError":
                 hint = "; for other formats install ffmpeg, which audioread uses"
     raise ZooError(
-        f"{path}: not a readable audio file: libsndfile, tensorflow-io and audioread could not decode it "
+        f"{path}: not a readable audio file: libsndfile{', tensorflow-io' if _has_tensorflow_io() else ''} and "
+        "audioread could not decode it "
         f"(WAV, FLAC, OGG/Vorbis/Opus and MP3 are supported{hint})"
     )
 
