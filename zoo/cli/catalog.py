@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from musiczoo_runtime.cli_common import OK
+from musiczoo_runtime.printing import print_catalog
 from musiczoo_runtime.contract import DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
 
@@ -13,15 +14,13 @@ def cmd_list(args):
     from zoo.models.catalog import list_models, spec, tag_spaces
 
     pretrained = True if args.pretrained == "any" else args.pretrained
-    rows = [("name", "parameters", "weights", "tags", "description")]
+    rows = []
     for name in list_models(args.pattern, pretrained):
         model = spec(name)
         weights = ", ".join(model.weights) or "none yet"
         tags = ", ".join(str(len(tag_spaces()[tag]["tags"])) for tag in model.weights) or "-"
         rows.append((name, f"{model.params:,}", weights, tags, model.description))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    print_catalog(rows)
     return OK
 
 

@@ -16,6 +16,7 @@ from musiczoo_runtime.contract import (
     DEFAULT_WEIGHTS,
 )
 from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.inference import only  # the one result of a *_many call, shared with the runtime
 from zoo.inference import pipeline, runtimes
 from musiczoo_runtime.results import Features, Taggram
 from zoo.inference.runtimes import patch_function  # noqa: F401 - the Keras patch function zoo.training uses
@@ -49,14 +50,6 @@ def network_function(model, weights, outputs=None, precision="float32", runtime=
 def openers(audios, sample_rate=None):
     """Zero-argument AudioSource makers for paths or arrays, opened lazily by the pipeline's reader thread."""
     return [lambda audio=audio: open_audio(audio, sample_rate) for audio in audios]
-
-
-def only(results):
-    """The one result of a `*_many` call over one recording; raises its ZooError if it failed."""
-    ((_, result),) = results
-    if isinstance(result, ZooError):
-        raise result
-    return result
 
 
 def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT_HOP_SECONDS,
