@@ -7,9 +7,9 @@ writers, the command line's input and output handling): one code base, two distr
 The API is imported on first use, so `import musiczoo_runtime` loads neither ONNX Runtime nor soundfile.
 """
 
-import importlib
 
 from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.lazy import lazy_api
 
 __version__ = "0.2.0"
 
@@ -30,13 +30,4 @@ def list_models():
     return list(index())
 
 
-def __getattr__(name):
-    if name in _API:
-        value = getattr(importlib.import_module(_API[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'musiczoo_runtime' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = lazy_api("musiczoo_runtime", _API, globals())

@@ -49,3 +49,21 @@ def sample_rate(value, label="audio"):
         raise ZooError(f"{label}: the sample rate must be a whole number of Hz from {MIN_SAMPLE_RATE} to "
                        f"{MAX_SAMPLE_RATE}, not {value!r}")
     return int(value)
+
+
+def feature_layers(model, layers, available):
+    """The requested feature `layers` as a list (default: every one of `available`), each checked.
+
+    Args:
+        model: the model's name, for the message.
+        layers: layer names, or None.
+        available: the weights' feature layers (names, in order).
+
+    Raises:
+        ZooError: a name `available` does not hold.
+    """
+    layers = list(layers or available)
+    unknown = [name for name in layers if name not in available]
+    if unknown:
+        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(available)}")
+    return layers

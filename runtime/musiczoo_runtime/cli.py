@@ -7,21 +7,19 @@ What needs TensorFlow is not here: `--plot` (matplotlib), `--precision` and `--r
 """
 
 import argparse
-import sys
 
-from musiczoo_runtime import __version__, checks, native_stderr
+from musiczoo_runtime import __version__, checks
 from musiczoo_runtime.cli_common import (
     OK,
-    USAGE,
     add_audio_arguments,
+    add_feature_output_arguments,
     checked,
     each_result,
     find_inputs,
     per_file_outputs,
-    report_error,
+    run_command,
 )
 from musiczoo_runtime.contract import BATCH_SIZE
-from musiczoo_runtime.errors import ZooError
 from musiczoo_runtime.printing import TaggramPrinter, add_output_arguments, print_catalog, print_taggrams
 
 
@@ -95,10 +93,7 @@ def parser():
                                                                         "(musiczoo_runtime.extract_many), one .npz "
                                                                         "per file")
     add_audio_arguments(extract, BATCH_SIZE)
-    extract.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable; default: "
-                                                                           "every feature layer of the card)")
-    extract.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file, mirroring the "
-                                                                     "layout of the folders given")
+    add_feature_output_arguments(extract)
     add_threads_argument(extract)
     extract.set_defaults(run=cmd_extract)
     return main
@@ -106,11 +101,4 @@ def parser():
 
 def main(argv=None):
     """Entry point of the `musiczoo-runtime` console script; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser().parse_args(argv)
-    native_stderr.separate()  # decoders' own notes stay off the terminal; error lines still reach it
-    try:
-        return args.run(args)
-    except ZooError as error:
-        report_error(error)
-        return USAGE
+    return run_command(parser(), argv)

@@ -222,3 +222,30 @@ def add_patch_arguments(parser, default_batch_size):
     parser.add_argument("--batch-size", type=checked(lambda n: checks.positive_integer(n, "--batch-size"), int),
                         default=default_batch_size,
                         help=f"3 s patches per forward pass, shared across files (default: {default_batch_size})")
+
+
+def add_feature_output_arguments(parser):
+    """--layer (repeatable) and --out, the options of what `extract` writes."""
+    parser.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable; default: "
+                                                                          "every feature layer of the card)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file, mirroring the "
+                                                                    "layout of the folders given")
+
+
+def run_command(parser, argv):
+    """Parses `argv` (default: sys.argv) with `parser` and runs the chosen sub-command's `run(args)`.
+
+    Returns:
+        The sub-command's exit status, or `USAGE` after one `error:` line for a ZooError it raised.
+    """
+    from musiczoo_runtime import native_stderr
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    native_stderr.separate()  # decoders' own notes stay off the terminal; error lines still reach it
+    try:
+        return args.run(args)
+    except ZooError as error:
+        report_error(error)
+        return USAGE

@@ -176,10 +176,7 @@ def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=No
         (audio, Features or ZooError) in input order.
     """
     network = graph(model, weights, threads)
-    layers = list(layers or network.feature_layers)
-    unknown = [name for name in layers if name not in network.feature_layers]
-    if unknown:
-        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(network.feature_layers)}")
+    layers = checks.feature_layers(model, layers, network.feature_layers)
     hop = patching.hop_frames(hop_seconds)
     audios = list(audios)
     for recording in run(model, weights, layers, audios, sample_rate, hop_seconds, last_patch, batch_size, threads):

@@ -6,13 +6,10 @@ stderr and goes on with the others; exit status 0 when every input succeeded,
 """
 
 import argparse
-import sys
 
+from musiczoo_runtime.cli_common import run_command
 from zoo import __version__
 from zoo.cli import catalog, explain, inference, scale, training
-from musiczoo_runtime.cli_common import USAGE, report_error
-from musiczoo_runtime.errors import ZooError
-from musiczoo_runtime import native_stderr
 
 
 def parser():
@@ -31,12 +28,4 @@ def parser():
 
 def main(argv=None):
     """Entry point of the `musiczoo` console script; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser().parse_args(argv)
-    args.argv = argv
-    native_stderr.separate()  # decoders' own notes stay off the terminal; error lines still reach it
-    try:
-        return args.run(args)
-    except ZooError as error:
-        report_error(error)
-        return USAGE
+    return run_command(parser(), argv)

@@ -2,6 +2,7 @@
 
 from musiczoo_runtime.cli_common import (
     add_audio_arguments,
+    add_feature_output_arguments,
     add_patch_arguments,
     add_runtime_argument,
     each_result,
@@ -101,10 +102,7 @@ def add_commands(commands):
     extract = commands.add_parser("extract", aliases=["features"], help="extract named intermediate features "
                                                                         "(zoo.extract_many), one .npz per file")
     add_audio_arguments(extract, BATCH_SIZE)
-    extract.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable; default: "
-                                                                           "every feature layer of the card)")
-    extract.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file, mirroring the "
-                                                                     "layout of the folders given")
+    add_feature_output_arguments(extract)
     _add_network_options(extract)
     extract.set_defaults(run=cmd_extract)
 

@@ -8,6 +8,7 @@ stays bounded whatever the length and a bad file fails alone.
 
 from functools import lru_cache, partial
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.contract import (
     BATCH_SIZE,
     DEFAULT_HOP_SECONDS,
@@ -120,10 +121,7 @@ def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=No
         (audio, Features or ZooError) in input order.
     """
     info = card(model, weights)
-    layers = list(layers or info.feature_layers)
-    unknown = [name for name in layers if name not in info.feature_layers]
-    if unknown:
-        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info.feature_layers)}")
+    layers = checks.feature_layers(model, layers, info.feature_layers)
     hop = patching.hop_frames(hop_seconds)
     audios = list(audios)
     network = partial(network_function, model, weights, tuple(layers), precision, runtime, batch_size)
