@@ -1,8 +1,8 @@
 """Tag a recording with an exported ONNX network, without musiczoo or TensorFlow: librosa + ONNX Runtime.
 
 Usage:
-    musiczoo export timbral_temporal --format onnx --out export
-    python examples/onnx_librosa.py export/timbral_temporal.mtt.onnx song.mp3 [--top 5] [--json]
+    musiczoo export timbral_temporal --format onnx --input logmel --out export
+    python examples/onnx_librosa.py export/timbral_temporal.mtt.logmel.onnx song.mp3 [--top 5] [--json]
 
 The log-mel input follows the front-end parameters stored in the file's
 metadata (`musiczoo.frontend`, the same as `musiczoo_runtime.contract.FRONTEND_CONFIG`):
@@ -37,7 +37,7 @@ def logmel(path, frontend):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("model", help="an .onnx file written by `musiczoo export NAME --format onnx`")
+    parser.add_argument("model", help="an .onnx file written by `musiczoo export NAME --format onnx --input logmel`")
     parser.add_argument("audio", help="an audio file librosa can read")
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print JSON (tags, clip probabilities, modules loaded)")

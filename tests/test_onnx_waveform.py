@@ -113,6 +113,17 @@ def test_onnx_frontend_equals_kapre_on_zoo_patches(clips, frontend_session, clip
            f"{above.sum()} of {above.size} bins ({above.mean():.3%}) above 1e-4 (one float16 step each)")
 
 
+def test_frontend_repeats_short_windows_and_crops_long_ones(frontend_session):
+    audio = synth("sweep", 4.0)
+    run = lambda window: frontend_session.run(None, {"waveform": window[None]})[0][0]  # noqa: E731
+    whole = run(audio[:PATCH_WINDOW_SAMPLES])
+    np.testing.assert_allclose(run(audio), whole, rtol=0, atol=1e-6)  # frames past 187 are ignored
+    short = run(audio[:512 + 2 * HOP_LENGTH])  # 3 frames, repeated to 187
+    np.testing.assert_allclose(short, patching.repeat_to(whole[:3], 187), rtol=0, atol=1e-6)
+    batch = frontend_session.run(None, {"waveform": np.stack([audio[:PATCH_WINDOW_SAMPLES]] * 3)})[0]
+    np.testing.assert_allclose(batch, np.stack([whole] * 3), rtol=0, atol=1e-6)
+
+
 def run_without_tensorflow(paths, clips, tmp_path, cases=CLIP_CASES):
     """Runs the waveform graphs, fed by `patch_windows`, in a process without TensorFlow; returns its report."""
     np.savez(tmp_path / "clips.npz", **clips)
