@@ -10,14 +10,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PY_VERSION = import sys; print("%d.%d" % sys.version_info[:2])
 WANTED := $(shell $(PYTHON) -c '$(PY_VERSION)' 2>/dev/null)
 
-.PHONY: demo test test-fast test-platform python browser web clean
+.PHONY: demo test test-fast test-platform test-runtime graphs python browser web clean
 
 demo: python $(VENV)/.installed
 	$(BIN)/musiczoo list
 	$(BIN)/musiczoo tag $(EXAMPLE) --top 5
 	$(BIN)/musiczoo tag $(EXAMPLE) --weights msd --top 5
 
-test: python $(VENV)/.installed-test browser web
+test: python $(VENV)/.installed-test browser web test-runtime
 	$(BIN)/python -m pytest
 
 test-fast: python $(VENV)/.installed-test
@@ -26,6 +26,29 @@ test-fast: python $(VENV)/.installed-test
 # What CI runs on the other supported Pythons: the fast tests and the slow ones that depend on the stack.
 test-platform: python $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not slow or platform"
+
+# musiczoo-runtime alone, in a fresh virtual environment per interpreter (so a TensorFlow import cannot hide):
+# `pip install ./runtime`, pip list free of the heavy packages, then runtime/tests. The interpreters are
+# RUNTIME_PYTHONS (default: PYTHON; the runtime takes Python 3.10 and newer), e.g.
+# RUNTIME_PYTHONS="python3.10 python3.13" make test-runtime.
+RUNTIME_PYTHONS ?= $(PYTHON)
+RUNTIME_VENV ?= .venv-runtime
+HEAVY := tensorflow|tensorflow-cpu|keras|kapre|librosa|scipy
+test-runtime:
+	@for python in $(RUNTIME_PYTHONS); do \
+		echo "musiczoo-runtime on $$($$python --version)"; \
+		rm -rf $(RUNTIME_VENV) && $$python -m venv $(RUNTIME_VENV) && \
+		$(RUNTIME_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+		$(RUNTIME_VENV)/bin/python -m pip install --quiet ./runtime pytest || exit 1; \
+		if $(RUNTIME_VENV)/bin/python -m pip list | grep -iE '^($(HEAVY)) '; then \
+			echo "musiczoo-runtime pulled in a heavy package (above)"; exit 1; fi; \
+		$(RUNTIME_VENV)/bin/python -m pytest runtime/tests -p no:cacheprovider || exit 1; \
+	done
+
+# The waveform-in graphs musiczoo-runtime ships, re-made from the full package (after a weight or front-end
+# change; tests/test_runtime_graphs.py says when they are stale).
+graphs: python $(VENV)/.installed
+	$(BIN)/python runtime/make_graphs.py
 
 # One clear line instead of pip's refusal when the interpreter is missing, unsupported, or not the venv's.
 python:
@@ -56,12 +79,13 @@ browser:
 
 # The browser page (web/): npm ci from the registry, then the page, ONNX Runtime Web's WebAssembly and
 # the waveform-in graphs WEB_MODELS (<model>.<weights>) from WEB_GRAPHS copied into web/dist/.
-# By default the graphs are exported with the full install into build/web-graphs (cached: later builds
-# copy them); point WEB_GRAPHS at any folder of <model>.<weights>.onnx graphs instead, e.g. the runtime's.
-# `make web WEB_MODELS=all` builds all twelve. Serve: .venv/bin/python -m http.server -d web/dist
-WEB_GRAPHS ?= build/web-graphs
+# By default the graphs are the ones musiczoo-runtime ships (`make graphs` regenerates them); point WEB_GRAPHS
+# at any folder of <model>.<weights>.onnx graphs instead: a missing one is exported there with the full install.
+# All twelve weight sets by default; `make web WEB_MODELS="timbral_temporal.mtt"` builds a smaller page.
+# Serve: .venv/bin/python -m http.server -d web/dist
+WEB_GRAPHS ?= runtime/musiczoo_runtime/graphs
 WEB_ALL := $(foreach m,timbral temporal timbral_temporal vgg crnn multiscale,$(m).mtt $(m).msd)
-WEB_MODELS ?= timbral_temporal.mtt timbral_temporal.msd multiscale.mtt
+WEB_MODELS ?= all
 ifeq ($(WEB_MODELS),all)
 override WEB_MODELS := $(WEB_ALL)
 endif
@@ -85,4 +109,4 @@ $(WEB_GRAPHS)/%.onnx: | $(VENV)/.installed
 		--format onnx --input waveform --out $(WEB_GRAPHS) --force
 
 clean:
-	rm -rf $(VENV) build *.egg-info web/dist web/node_modules
+	rm -rf $(VENV) $(RUNTIME_VENV) build *.egg-info runtime/build runtime/*.egg-info web/dist web/node_modules

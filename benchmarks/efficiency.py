@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402
-from zoo.contract import N_MELS, frames_in  # noqa: E402
+from musiczoo_runtime.contract import N_MELS, frames_in  # noqa: E402
 from zoo.inference.api import network_function  # noqa: E402
 
 

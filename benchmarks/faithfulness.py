@@ -28,8 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zoo.cli.common import audio_files  # noqa: E402
-from zoo.contract import SAMPLE_RATE, cache_dir  # noqa: E402
+from musiczoo_runtime.cli_common import audio_files  # noqa: E402
+from musiczoo_runtime.contract import SAMPLE_RATE, cache_dir  # noqa: E402
 from zoo.explain.attribution import attribute_patches  # noqa: E402
 from zoo.explain.network import open_network  # noqa: E402
 from zoo.explain.recording import read_recording  # noqa: E402

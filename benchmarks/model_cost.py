@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 import zoo  # noqa: E402
 from efficiency import model_flops  # noqa: E402
-from zoo.contract import N_MELS, PATCH_FRAMES  # noqa: E402
+from musiczoo_runtime.contract import N_MELS, PATCH_FRAMES  # noqa: E402
 from zoo.models.loading import build  # noqa: E402
 from zoo.training.agreement import SPEED_PATCHES, patches_per_second  # noqa: E402
 from zoo.training.corpus import TEACHER  # noqa: E402

@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python benchmarks/onnx_frontend.py [--batch 8] [--rounds 3] [--seconds 1.5] [--models M ...]
 
-On the bundled clip's patch windows (`zoo.signal.patching.patch_windows`, hop 1 s):
+On the bundled clip's patch windows (`musiczoo_runtime.patching.patch_windows`, hop 1 s):
 1. accuracy of the ONNX log-mel against Kapre's (the zoo's patches): largest difference and the share of
    bins above 1e-4, for a float32 and a float64 DFT (`zoo.models.onnx_frontend.DFT_DTYPES`);
 2. the front end alone, patches/s: Kapre (the un-centred front end as a tf.function) against ONNX Runtime;
@@ -24,8 +24,8 @@ import zoo  # noqa: E402
 from zoo.inference import runtimes  # noqa: E402
 from zoo.models.onnx_frontend import DFT_DTYPE, DFT_DTYPES, frontend_model, with_frontend  # noqa: E402
 from zoo.models.onnx_graph import OPSET  # noqa: E402
-from zoo.signal import patching  # noqa: E402
-from zoo.signal.audio import read_file  # noqa: E402
+from musiczoo_runtime import patching  # noqa: E402
+from musiczoo_runtime.audio import read_file  # noqa: E402
 from zoo.signal.streaming import LogmelStream  # noqa: E402
 
 

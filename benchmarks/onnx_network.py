@@ -24,10 +24,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import zoo  # noqa: E402
-from zoo.atomic import atomic_path  # noqa: E402
+from musiczoo_runtime.atomic import atomic_path  # noqa: E402
 from zoo.inference import runtimes  # noqa: E402
-from zoo.signal import patching  # noqa: E402
-from zoo.signal.audio import read_file  # noqa: E402
+from musiczoo_runtime import patching  # noqa: E402
+from musiczoo_runtime.audio import read_file  # noqa: E402
 from zoo.signal.streaming import LogmelStream  # noqa: E402
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",

@@ -236,7 +236,7 @@ def main():
         text = report(category, counts, done.stderr.count("Traceback"), error_lines, features, prefix,
                       time.perf_counter() - started)
     sys.path.insert(0, str(ROOT))
-    from zoo.atomic import atomic_path
+    from musiczoo_runtime.atomic import atomic_path
 
     old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
     if KEPT in old:

@@ -71,7 +71,7 @@ def synthesize(seconds, rate, seed):
 
 def make_files(folder, real_dir=None):
     """Writes the benchmark set into `folder`; returns the paths (real files from `real_dir` appended)."""
-    from zoo.signal.audio import EXTENSIONS
+    from musiczoo_runtime.audio import EXTENSIONS
 
     clip, rate = soundfile.read(EXAMPLE, dtype="float32")
     paths = [folder / "example_looped_40s.flac"]
@@ -115,7 +115,7 @@ def timed(command):
 def frontend_table(paths):
     """Audio-seconds per second of the zoo's streamed on-graph log-mel and of librosa's, alternating."""
     from zoo.reference import musicnn as original
-    from zoo.signal.audio import read_file
+    from musiczoo_runtime.audio import read_file
     from zoo.signal.streaming import LogmelStream
 
     def zoo_logmel(audio):

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from web_page import WEB_DIST, chromium, served, tag_in_page  # noqa: E402
 
 import zoo  # noqa: E402
-from zoo.contract import SAMPLE_RATE  # noqa: E402
+from musiczoo_runtime.contract import SAMPLE_RATE  # noqa: E402
 
 
 def soxr_wav(path, folder):

@@ -5,7 +5,7 @@ Usage:
     python examples/onnx_librosa.py export/timbral_temporal.mtt.logmel.onnx song.mp3 [--top 5] [--json]
 
 The log-mel input follows the front-end parameters stored in the file's
-metadata (`musiczoo.frontend`, the same as `zoo.contract.FRONTEND_CONFIG`):
+metadata (`musiczoo.frontend`, the same as `musiczoo_runtime.contract.FRONTEND_CONFIG`):
 16 kHz mono, centred STFT with reflect padding, n_fft 512, hop 256, Hann
 window, power spectrum, 96 Slaney mel bands from 0 to 8 kHz, values rounded
 to float16, then log10(1 + 10000 * mel); patches of 187 frames `[batch, 187, 96]`,

@@ -10,7 +10,7 @@ import soundfile
 import zoo
 from fixtures import synth
 from zoo import ZooError
-from zoo.signal import audio
+from musiczoo_runtime import audio
 from zoo.cli import main
 
 FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"),

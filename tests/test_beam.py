@@ -18,9 +18,9 @@ import soundfile
 import zoo
 from fixtures import ROOT, synth
 from zoo.cli import main, parser
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 from zoo.scale import beam_io, beam_pipeline
-from zoo.signal.audio import open_file
+from musiczoo_runtime.audio import open_file
 from zoo.signal.streaming import stream_patches
 
 # (name, kind, seconds, rate, channels, format, subtype): WAV, FLAC, OGG and MP3, 1 s to 3 min, mono and stereo

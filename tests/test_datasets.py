@@ -4,7 +4,7 @@ import pytest
 
 from fixtures import synth
 from zoo.training import datasets
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 CLIP = synth("chords", 0.2)
 

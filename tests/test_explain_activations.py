@@ -10,7 +10,7 @@ import soundfile
 import zoo
 from fixtures import synth
 from zoo.cli import main
-from zoo.contract import PATCH_FRAMES
+from musiczoo_runtime.contract import PATCH_FRAMES
 from zoo.explain import activations
 from zoo.explain.activations import to_columns
 from zoo.signal.streaming import LogmelStream

@@ -5,7 +5,7 @@ import pytest
 
 from fixtures import synth
 from zoo.cli import main
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 SR = 16000
 INSTRUMENTS = ("guitar", "strings", "piano", "violin", "harpsichord", "flute", "sitar", "harp", "cello", "synth")

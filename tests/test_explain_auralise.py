@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from fixtures import EXAMPLE, synth
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.stft import apply_mel_mask, mel_mask_to_bins, stft
-from zoo.signal.audio import read_file
+from musiczoo_runtime.audio import read_file
 
 SR = 16000
 

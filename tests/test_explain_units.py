@@ -9,11 +9,11 @@ import soundfile
 import zoo
 from fixtures import synth
 from zoo.cli import main
-from zoo.contract import HOP_LENGTH
+from musiczoo_runtime.contract import HOP_LENGTH
 from zoo.explain import UnitSearch, report
 from zoo.explain.network import open_network
 from zoo.explain.units import segments
-from zoo.signal.audio import from_array, open_audio
+from musiczoo_runtime.audio import from_array, open_audio
 from zoo.signal.streaming import stream_patches
 
 KINDS = ("noise", "sweep", "chords", "clicks")

@@ -15,8 +15,8 @@ import soxr
 import tensorflow as tf
 
 import zoo
-from zoo.signal.audio import read_file as load_audio
-from zoo.errors import ZooError
+from musiczoo_runtime.audio import read_file as load_audio
+from musiczoo_runtime.errors import ZooError
 from zoo.deploy import savedmodel
 from zoo.deploy.savedmodel import export, non_core_ops, write_models_config
 from zoo.deploy.serving import grpc_request, rest_request

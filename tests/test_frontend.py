@@ -1,4 +1,4 @@
-"""The on-graph log-mel front end against a librosa reference computed as `zoo.contract.FRONTEND_CONFIG` states it."""
+"""The on-graph log-mel front end against a librosa reference computed as `musiczoo_runtime.contract.FRONTEND_CONFIG` states it."""
 
 import keras
 import librosa
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fixtures import EXAMPLE, synth
-from zoo import contract
+from musiczoo_runtime import contract
 from zoo.signal import logmel
 
 

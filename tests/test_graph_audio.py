@@ -8,9 +8,10 @@ import soundfile
 import soxr
 import tensorflow as tf
 
-from zoo.contract import frames_in
+from musiczoo_runtime.contract import frames_in
 from zoo.deploy import wav_graph
-from zoo.signal import graph, patching
+from musiczoo_runtime import patching
+from zoo.signal import graph
 
 
 @pytest.mark.parametrize("length", [2, 3, 5, 256, 257, 1000])

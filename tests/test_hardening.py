@@ -160,7 +160,7 @@ def test_3_an_automatic_version_moves_on_to_the_next_number(racing_export, tmp_p
 
 def test_4_nine_channels_first_are_read_as_channels():
     stereo_like = np.stack([synth("chords", 3.0)] * 9)  # [9 channels, 48000 samples]
-    from zoo.signal.audio import from_array
+    from musiczoo_runtime.audio import from_array
 
     assert from_array(stereo_like, 16000).frames == 48000
     with pytest.raises(ZooError, match="cannot tell samples from channels"):
@@ -175,7 +175,7 @@ def test_4_bytes_get_a_message_about_bytes():
 def test_4_amplitudes_far_outside_the_unit_range_are_normalised_or_refused():
     """Float audio at 8x full scale is normalised with a warning (issue 25 case 13); at 1e6 it is corrupt and
     refused; integer PCM passed as float is refused."""
-    from zoo.errors import ZooWarning
+    from musiczoo_runtime.errors import ZooWarning
 
     y = synth("chords", 3.0) / np.abs(synth("chords", 3.0)).max()
     with pytest.warns(ZooWarning, match="reach 8,"):
@@ -196,7 +196,7 @@ def test_5_a_killed_writers_temporary_is_invisible_and_cleaned_by_the_next_run(t
     code = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from zoo.atomic import atomic_path
+        from musiczoo_runtime.atomic import atomic_path
         with atomic_path(Path({str(out / "song.npz")!r})) as tmp:
             Path(tmp).write_bytes(b"PK half an npz")
             os.kill(os.getpid(), signal.SIGKILL)

@@ -20,8 +20,8 @@ import zoo
 from fixtures import ROOT, graph_error, synth, wav_bytes
 from zoo import ZooError
 from zoo.cli import main
-from zoo.errors import ZooWarning, reason
-from zoo.signal import audio
+from musiczoo_runtime.errors import ZooWarning, reason
+from musiczoo_runtime import audio
 
 SHIPPED = ROOT / "weights" / "timbral_temporal.mtt.weights.h5"
 

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 import zoo
 from fixtures import synth
 from zoo import ZooError
-from zoo.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-from zoo.inference.results import Taggram
+from musiczoo_runtime.checks import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from musiczoo_runtime.results import Taggram
 from zoo.cli import main
-from zoo.signal import audio
+from musiczoo_runtime import audio
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".au", ".m4a")
 MAGIC = (b"", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"fLaC", b"OggS\x00\x02", b"ID3\x03\x00\x00", b"\xff\xfb\x90\x64",

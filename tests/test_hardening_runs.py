@@ -22,14 +22,15 @@ import numpy as np
 import pytest
 import soundfile
 
+import musiczoo_runtime.contract
 import zoo
 from fixtures import ROOT, synth
 from zoo import ZooError
-from zoo.atomic import LOCK_NAME, own_folder, owning, release_folders
+from musiczoo_runtime.atomic import LOCK_NAME, own_folder, owning, release_folders
 from zoo.cli import main
 
 MUSICZOO = [sys.executable, "-m", "zoo"]
-HOLDER = ("import sys, time; from zoo.atomic import own_folder; own_folder(sys.argv[1]); "
+HOLDER = ("import sys, time; from musiczoo_runtime.atomic import own_folder; own_folder(sys.argv[1]); "
           "print('owned', flush=True); time.sleep(60)")
 
 
@@ -93,7 +94,7 @@ def test_1_a_stale_lock_of_a_dead_run_is_taken_over_and_released(tmp_path):
     """issue 25 case 1: a run killed with SIGKILL leaves its lock file; the next run takes it over."""
     out = tmp_path / "out"
     out.mkdir()
-    killed = subprocess.run([sys.executable, "-c", "import os, signal, sys; from zoo.atomic import own_folder; "
+    killed = subprocess.run([sys.executable, "-c", "import os, signal, sys; from musiczoo_runtime.atomic import own_folder; "
                              "own_folder(sys.argv[1]); os.kill(os.getpid(), signal.SIGKILL)", str(out)], cwd=ROOT)
     assert killed.returncode == -signal.SIGKILL and (out / LOCK_NAME).exists()
     own_folder(out)
@@ -106,7 +107,7 @@ def test_1_concurrent_owners_exactly_one_wins(tmp_path):
     """issue 25 case 1, as a race: eight processes claim one folder at once; exactly one owns it."""
     out = tmp_path / "out"
     out.mkdir()
-    claim = ("import sys, time; from zoo.atomic import own_folder\ntry:\n    own_folder(sys.argv[1])\n"
+    claim = ("import sys, time; from musiczoo_runtime.atomic import own_folder\ntry:\n    own_folder(sys.argv[1])\n"
              "    print('won', flush=True); time.sleep(2)\nexcept Exception as error:\n    print('lost', error)")
     processes = [subprocess.Popen([sys.executable, "-c", claim, str(out)], stdout=subprocess.PIPE, text=True,
                                   cwd=ROOT) for _ in range(8)]
@@ -214,14 +215,14 @@ def test_3_a_forced_report_replaces_the_folder_whole(tmp_path, example_path, mon
 
 def test_3_replacing_an_owned_folder_hands_the_lock_to_the_new_one(tmp_path):
     """issue 25 case 3: while the run goes on after the swap, the new folder is still owned by it."""
-    from zoo.atomic import replace_folder, temporary
+    from musiczoo_runtime.atomic import replace_folder, temporary
 
     out = tmp_path / "report"
     old_report(out)
     with owning(out), temporary(tmp_path, "report", directory=True) as staged:
         (staged / "index.html").write_text("new")
         replace_folder(staged, out)
-        other = subprocess.run([sys.executable, "-c", "import sys; from zoo.atomic import own_folder; "
+        other = subprocess.run([sys.executable, "-c", "import sys; from musiczoo_runtime.atomic import own_folder; "
                                 "own_folder(sys.argv[1])", str(out)], cwd=ROOT, capture_output=True, text=True)
         assert other.returncode == 1 and f"in use by process {os.getpid()}" in other.stderr
     assert sorted(p.name for p in out.iterdir()) == ["index.html"]
@@ -231,7 +232,7 @@ def test_3_replacing_an_owned_folder_hands_the_lock_to_the_new_one(tmp_path):
 
 def test_4_a_closed_pipe_is_no_files_error(tmp_path, monkeypatch, capsys):
     """issue 25 case 4: each_result lets BrokenPipeError end the run instead of failing every later file."""
-    from zoo.cli.common import each_result
+    from musiczoo_runtime.cli_common import each_result
 
     seen = []
 
@@ -370,7 +371,7 @@ def test_6_the_reader_thread_is_stopped_and_joined_when_the_network_fails(tmp_pa
     """issue 25 case 6: a reader still decoding when the interpreter exits aborted it (134); now the run
     stops it and waits for it, even mid-file."""
     from zoo.inference import pipeline
-    from zoo.signal.audio import open_audio
+    from musiczoo_runtime.audio import open_audio
 
     soundfile.write(tmp_path / "long.wav", synth("noise", 120.0), 16000)
 
@@ -393,7 +394,7 @@ def test_7_an_unusable_cache_is_a_clear_error_naming_the_variable(where, tmp_pat
              "unwritable": Path("/proc/musiczoo-cache")}[where]
     monkeypatch.setenv("MUSICZOO_CACHE", str(given))
     with pytest.raises(ZooError, match=f"MUSICZOO_CACHE={given}"):
-        zoo.contract.cache_dir()
+        musiczoo_runtime.contract.cache_dir()
     assert main(["tag", str(music(tmp_path, files=1)), "--runtime", "onnx"]) == 2
     assert f"MUSICZOO_CACHE={given}" in capsys.readouterr().err
 

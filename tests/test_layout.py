@@ -20,7 +20,7 @@ MAX_LINES = 350
 
 # Layers, lowest first: a module may import modules of its own layer or a lower one only.
 LAYERS = {
-    "zoo": 0, "zoo.contract": 0, "zoo.errors": 0, "zoo.atomic": 0, "zoo.checks": 0,  # shared, TF-free
+    "zoo": 0,  # below it, outside zoo/: the TF-free ground floor musiczoo_runtime (tests/test_runtime_layout.py)
     "zoo.signal": 1,
     "zoo.models": 2, "zoo.reference": 2,  # reference: the original musicnn pipeline, checked against models
     "zoo.inference": 3,
@@ -40,7 +40,8 @@ LOADED_HEAVY = f"import json, sys; print(json.dumps(sorted(m for m in sys.module
 # (a), (b): what the light entry points import
 
 def test_import_contract_loads_no_tensorflow():
-    done = run_python(f"import zoo.contract, zoo.errors, zoo\nzoo.contract.cache_dir()\n{LOADED_HEAVY}")
+    done = run_python("import musiczoo_runtime.contract, musiczoo_runtime.errors, zoo\n"
+                      f"musiczoo_runtime.contract.cache_dir()\n{LOADED_HEAVY}")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
@@ -172,9 +173,8 @@ def layer(name):
 
 def test_the_layout_reader_sees_imports_inside_functions():
     _, edges, _ = layout()
-    assert "zoo.signal.patching" in edges["zoo.signal.streaming"]
+    assert "zoo.signal.logmel" in edges["zoo.signal.streaming"]
     assert "zoo.models.catalog" in edges["zoo.cli.catalog"]  # imported inside a function
-    assert "zoo.errors" in edges["zoo"]
 
 
 def test_no_module_is_too_long():
@@ -237,7 +237,6 @@ def test_dependencies_point_one_way():
     ("zoo.inference", ("zoo.training", "zoo.deploy", "zoo.cli")),
     ("zoo.training", ("zoo.cli",)),
     ("zoo.deploy", ("zoo.cli",)),
-    ("zoo.contract", ("zoo.signal", "zoo.models", "zoo.inference", "zoo.training", "zoo.deploy", "zoo.cli")),
 ])
 def test_named_layers_import_nothing_above_them(low, high):
     _, edges, _ = layout()

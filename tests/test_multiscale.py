@@ -13,7 +13,7 @@ import pytest
 import zoo
 from fixtures import synth
 from zoo import ZooError
-from zoo.contract import N_MELS, PATCH_FRAMES
+from musiczoo_runtime.contract import N_MELS, PATCH_FRAMES
 from zoo.models.architectures import multiscale
 from zoo.models.catalog import spec
 from zoo.models.loading import build
@@ -162,7 +162,7 @@ def test_export_runs_in_a_tensorflow_only_process(tmp_path, example_path, report
     import soundfile
 
     from zoo.deploy.savedmodel import export, non_core_ops
-    from zoo.signal.audio import read_file
+    from musiczoo_runtime.audio import read_file
 
     path = export("multiscale", "mtt", out_dir=tmp_path / "export")
     assert non_core_ops(path) == []

@@ -12,7 +12,7 @@ import pytest
 import soundfile
 
 from fixtures import ROOT, synth
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 from zoo.training import strategies
 
 FINETUNE = ["-m", "zoo", "finetune", "--epochs", "8", "--validation-split", "0.25", "--seed", "0", "--quiet"]

@@ -10,11 +10,11 @@ import pytest
 
 import zoo
 from fixtures import EXAMPLE, ROOT
-from zoo.contract import FRONTEND_CONFIG
+from musiczoo_runtime.contract import FRONTEND_CONFIG
 from zoo.deploy.onnx_export import export_onnx
 from zoo.inference.runtimes import tensorflow_function
-from zoo.signal import patching
-from zoo.signal.audio import read_file
+from musiczoo_runtime import patching
+from musiczoo_runtime.audio import read_file
 from zoo.signal.streaming import LogmelStream
 
 WEIGHT_SETS = [(name, tag) for tag in ("mtt", "msd") for name in zoo.list_models(pretrained=tag)]

@@ -11,20 +11,20 @@ import pytest
 
 import zoo
 from fixtures import EXAMPLE, ROOT, synth
-from zoo.contract import HOP_LENGTH, PATCH_WINDOW_SAMPLES, centred_frames
-from zoo.signal import patching
-from zoo.signal.audio import read_file
+from musiczoo_runtime.contract import HOP_LENGTH, PATCH_WINDOW_SAMPLES, centred_frames
+from musiczoo_runtime import patching
+from musiczoo_runtime.audio import read_file
 
 WEIGHT_SETS = [(name, tag) for tag in ("mtt", "msd") for name in zoo.list_models(pretrained=tag)]
 CLIP_CASES = [("music", 3.0, "repeat"), ("music", 1.3, "drop"), ("short", 3.0, "repeat")]
 
-# Runs in a fresh interpreter on numpy, onnxruntime and zoo.signal.patching (TF-free): cuts the decoded
+# Runs in a fresh interpreter on numpy, onnxruntime and musiczoo_runtime.patching (TF-free): cuts the decoded
 # recordings into windows, runs the whole windows in batches of 8 and a short one alone, saves the probabilities.
 ORT_ONLY = textwrap.dedent("""
     import json, sys
     import numpy as np
     import onnxruntime
-    from zoo.signal.patching import patch_windows
+    from musiczoo_runtime.patching import patch_windows
 
     clips_file, out_file, cases, *models = sys.argv[1:]
     clips, report = np.load(clips_file), {}

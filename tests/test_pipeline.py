@@ -6,8 +6,8 @@ import pytest
 import zoo
 from fixtures import synth
 from zoo.inference import api, pipeline
-from zoo.signal.audio import from_array
-from zoo.errors import ZooError
+from musiczoo_runtime.audio import from_array
+from musiczoo_runtime.errors import ZooError
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 import soundfile
 
 from fixtures import ROOT, synth
-from zoo.atomic import LOCK_NAME
+from musiczoo_runtime.atomic import LOCK_NAME
 from zoo.cli import main
 
 FILES = {"a.wav": ("chords", 3.5, 16000), "b.flac": ("noise", 4.0, 22050), "c.wav": ("sweep", 3.2, 44100)}
@@ -93,8 +93,8 @@ def test_os_error_while_reading_fails_that_file_alone(tmp_path, monkeypatch):
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # numpy's zip writer, left open
 @pytest.mark.parametrize("fault", ["io error on write", "disk full", "rename fails"])
 def test_a_failed_write_leaves_no_partial_output(fault, tmp_path, monkeypatch, capsys):
-    from zoo import atomic
-    from zoo.inference import writers
+    from musiczoo_runtime import atomic
+    from musiczoo_runtime import writers
 
     folder, out = music_folder(tmp_path), tmp_path / "out"
     victim = out / "b.npz"
@@ -142,7 +142,7 @@ DYING_WRITER = textwrap.dedent("""
         real_savez(handle, **arrays)
 
     real_savez, np.savez = np.savez, dying_savez
-    from zoo.atomic import LOCK_NAME
+    from musiczoo_runtime.atomic import LOCK_NAME
 from zoo.cli import main
     sys.exit(main(sys.argv[1:]))
 """)

@@ -1,7 +1,7 @@
 """The three forms of the patch rule and of the centre padding agree on every edge case.
 
 The patch rule (which 3 s patches a recording is cut into) and the reflect padding of a
-centred STFT exist three times: in NumPy (`zoo.signal.patching`), in streaming form
+centred STFT exist three times: in NumPy (`musiczoo_runtime.patching`), in streaming form
 (`zoo.signal.streaming`) and in TensorFlow-graph form (`zoo.signal.graph`, for exported
 SavedModels), plus the Keras `CenterPad` layer of the front end. These tests hold them
 together; they work on synthetic frames where they can, so they need no weights.
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.contract import (
+from musiczoo_runtime.contract import (
     CENTER_PADDING,
     LAST_PATCH_POLICIES,
     MIN_TAIL_SECONDS,
@@ -23,7 +23,8 @@ from zoo.contract import (
     centred_frames,
     frames_in,
 )
-from zoo.signal import graph, patching
+from musiczoo_runtime import patching
+from zoo.signal import graph
 from zoo.signal.logmel import CenterPad, logmel_frontend
 from zoo.signal.streaming import LogmelStream, PatchStream
 

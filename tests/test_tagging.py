@@ -6,7 +6,7 @@ import pytest
 import zoo
 from fixtures import synth
 from zoo import ZooError
-from zoo.signal import patching
+from musiczoo_runtime import patching
 from zoo.signal.logmel import logmel_frontend
 from zoo.signal.streaming import LogmelStream
 

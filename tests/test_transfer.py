@@ -12,8 +12,8 @@ import soundfile
 import zoo
 from fixtures import ROOT, synth
 from zoo.cli import main
-from zoo.contract import PATCH_SAMPLES, frames_in
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import PATCH_SAMPLES, frames_in
+from musiczoo_runtime.errors import ZooError
 from zoo.signal.logmel import logmel_frontend
 from zoo.training import datasets, finetune, portable, predict
 

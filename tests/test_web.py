@@ -1,4 +1,4 @@
-"""The browser page (web/): its JavaScript patch windows against zoo.signal.patching, and the built page in Chromium.
+"""The browser page (web/): its JavaScript patch windows against musiczoo_runtime.patching, and the built page in Chromium.
 
 The windowing runs in Node.js (the machine's `node`) on the same synthesized samples as
 `patch_windows`, and must match it sample for sample. The page test serves the build of `make web`
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from web_page import WEB_DIST, chromium, page_requests, served, tag_in_page
-from zoo.signal.patching import patch_windows
+from musiczoo_runtime.patching import patch_windows
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 WINDOWS_IN_NODE = """

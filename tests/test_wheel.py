@@ -35,6 +35,9 @@ from zoo.models import weights
 site, clip, root = (Path(arg).resolve() for arg in sys.argv[1:4])
 package = Path(zoo.__file__).resolve()
 assert site in package.parents, f"zoo imported from {package}, not from {site}"
+import musiczoo_runtime
+ground_floor = Path(musiczoo_runtime.__file__).resolve()
+assert site in ground_floor.parents, f"musiczoo_runtime imported from {ground_floor}, not from {site}"
 assert root not in package.parents, f"zoo imported from the repository: {package}"
 folder = weights.weights_dir().resolve()
 assert site in folder.parents, f"weights_dir() is {folder}, not inside {site}"
@@ -57,7 +60,7 @@ def _ignored(folder, names):
     """What the source copy leaves out: build products everywhere, local environments at the top."""
     skipped = {name for name in names if name == "__pycache__" or name.endswith(".egg-info")}
     if Path(folder).resolve() == ROOT:
-        skipped |= TOP_LEVEL_SKIPPED & set(names)
+        skipped |= (TOP_LEVEL_SKIPPED & set(names)) | {name for name in names if name.startswith(".venv")}
     return skipped
 
 
@@ -113,6 +116,20 @@ def test_the_wheel_holds_the_manifest_and_every_weight_file_it_lists(wheel):
             assert len(data) == entry["size"], member
             assert hashlib.sha256(data).hexdigest() == entry["sha256"], member
             assert f"{PACKAGE_DATA}/{entry['license']['file']}" in names, entry["license"]["file"]
+
+
+def test_the_wheel_holds_the_runtime_package_and_its_graphs(wheel):
+    graphs = ROOT / "runtime" / "musiczoo_runtime" / "graphs"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for module in (ROOT / "runtime" / "musiczoo_runtime").glob("*.py"):
+            assert f"musiczoo_runtime/{module.name}" in names, module.name
+        index = json.loads(archive.read("musiczoo_runtime/graphs/index.json"))
+        files = [entry for model in index.values() for entry in model["weights"].values()]
+        assert len(files) == len(list(graphs.glob("*.onnx"))) == 12
+        for entry in files:
+            data = archive.read(f"musiczoo_runtime/graphs/{entry['file']}")
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["file"]
 
 
 @pytest.fixture(scope="module")

@@ -51,10 +51,10 @@ import soundfile
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zoo.atomic import atomic_path  # noqa: E402
-from zoo.contract import SAMPLE_RATE  # noqa: E402
-from zoo.errors import ZooError  # noqa: E402
-from zoo.signal import audio as audio_io  # noqa: E402
+from musiczoo_runtime.atomic import atomic_path  # noqa: E402
+from musiczoo_runtime.contract import SAMPLE_RATE  # noqa: E402
+from musiczoo_runtime.errors import ZooError  # noqa: E402
+from musiczoo_runtime import audio as audio_io  # noqa: E402
 from zoo.training.corpus import split_of  # noqa: E402
 
 SOUNDTRACKS = (

@@ -26,9 +26,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zoo.atomic import atomic_path  # noqa: E402
-from zoo.contract import FRONTEND_CONFIG  # noqa: E402
-from zoo.errors import ZooError  # noqa: E402
+from musiczoo_runtime.atomic import atomic_path  # noqa: E402
+from musiczoo_runtime.contract import FRONTEND_CONFIG  # noqa: E402
+from musiczoo_runtime.errors import ZooError  # noqa: E402
 from zoo.models.loading import build  # noqa: E402
 from zoo.models.weights import (  # noqa: E402
     WEIGHTS_ENV,

@@ -4,15 +4,15 @@ Public API: `load`, `list_models`, `card`, `decode_predictions`, `tag`, `tag_man
 `extract`, `extract_many`, `export`, `ZooError`. The package is laid out by
 concern: `contract` (shared facts) <- `signal` <- `models` <- `inference` <-
 `training` / `deploy` <- `cli`. The API is imported on first use, so that
-`import zoo.contract` (and `musiczoo --help`) does not load TensorFlow.
+`import musiczoo_runtime.contract` (and `musiczoo --help`) does not load TensorFlow.
 """
 
-import importlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo.errors import ZooError  # noqa: E402
+from musiczoo_runtime.errors import ZooError  # noqa: E402
+from musiczoo_runtime.lazy import lazy_api  # noqa: E402
 
 __version__ = "0.2.0"
 
@@ -30,14 +30,4 @@ _API = {
 
 __all__ = ["ZooError", "__version__", *_API]
 
-
-def __getattr__(name):
-    if name in _API:
-        value = getattr(importlib.import_module(_API[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = lazy_api("zoo", _API, globals())

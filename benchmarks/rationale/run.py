@@ -85,7 +85,7 @@ def logmel_patches(waves):
     The clips stream through the inference pipeline of `zoo.tag` (whole patches only), whose
     network here is the identity, so the patches are exactly the ones `zoo.tag` would classify.
     """
-    from zoo.contract import SAMPLE_RATE
+    from musiczoo_runtime.contract import SAMPLE_RATE
     from zoo.inference import pipeline
     from zoo.inference.api import openers
 
@@ -111,7 +111,7 @@ def tiny_temporal(classes, filters=26):
     import keras
     from keras import layers
 
-    from zoo.contract import N_MELS, frames_in
+    from musiczoo_runtime.contract import N_MELS, frames_in
     from zoo.models import blocks
 
     logmel = keras.Input((frames_in(3.0), N_MELS), name="logmel")

@@ -4,24 +4,23 @@ import json
 import sys
 from pathlib import Path
 
-from zoo.cli.common import OK, output_folder
-from zoo.contract import DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.cli_common import OK, output_folder
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.printing import print_catalog
 
 
 def cmd_list(args):
     from zoo.models.catalog import list_models, spec, tag_spaces
 
     pretrained = True if args.pretrained == "any" else args.pretrained
-    rows = [("name", "parameters", "weights", "tags", "description")]
+    rows = []
     for name in list_models(args.pattern, pretrained):
         model = spec(name)
         weights = ", ".join(model.weights) or "none yet"
         tags = ", ".join(str(len(tag_spaces()[tag]["tags"])) for tag in model.weights) or "-"
         rows.append((name, f"{model.params:,}", weights, tags, model.description))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    print_catalog(rows)
     return OK
 
 

@@ -8,9 +8,9 @@ inside its command functions) and is listed in `EXTENSIONS`, one line each.
 import importlib
 from pathlib import Path
 
-from zoo import checks
-from zoo.atomic import LOCK_NAME, replace_folder, temporary
-from zoo.cli.common import (
+from musiczoo_runtime import checks
+from musiczoo_runtime.atomic import LOCK_NAME, replace_folder, temporary
+from musiczoo_runtime.cli_common import (
     OK,
     SOME_FAILED,
     audio_files,
@@ -21,8 +21,8 @@ from zoo.cli.common import (
     report_error,
 )
 from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
-from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
@@ -68,7 +68,7 @@ def cmd_activations(args):
     files, targets = per_file_outputs(args.files, args.out, ".png")  # --out checked and owned first
     import numpy as np
 
-    from zoo.atomic import atomic_path
+    from musiczoo_runtime.atomic import atomic_path
     from zoo.explain.activations import activations
     from zoo.explain.network import open_network
     from zoo.explain.pictures import plot_activations

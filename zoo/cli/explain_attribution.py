@@ -3,9 +3,9 @@
 import csv
 from pathlib import Path
 
-from zoo import checks
-from zoo.cli.common import OK, count, each_result, output_folder, per_file_outputs
-from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime import checks
+from musiczoo_runtime.cli_common import OK, count, each_result, output_folder, per_file_outputs
+from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
 
 ATTRIBUTION_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")  # zoo.explain.attribution.METHODS
 
@@ -38,7 +38,7 @@ def cmd_auralise(args):
 def cmd_attribute(args):
     import numpy as np
 
-    from zoo.atomic import atomic_path
+    from musiczoo_runtime.atomic import atomic_path
     from zoo.explain.attribution import attribute
     from zoo.explain.attribution_plots import plot_attribution
 
@@ -63,7 +63,7 @@ def cmd_attribute(args):
 
 def write_branch_table(result, path):
     """Writes a BranchAttribution's per-tag summary as a tab-separated table (atomically)."""
-    from zoo.atomic import atomic_path
+    from musiczoo_runtime.atomic import atomic_path
 
     summary = result.summary()
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
@@ -78,7 +78,7 @@ def write_branch_table(result, path):
 
 
 def cmd_branches(args):
-    from zoo.cli.common import audio_files
+    from musiczoo_runtime.cli_common import audio_files
     from zoo.explain.attribution_plots import plot_branches
     from zoo.explain.branches import aggregate, branch_attribution_many
 

@@ -1,8 +1,8 @@
 """`musiczoo explain scales`: which pyramid level of the multiscale model carries each tag of a recording."""
 
-from zoo import checks
-from zoo.cli.common import count, each_result, per_file_outputs
-from zoo.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime import checks
+from musiczoo_runtime.cli_common import count, each_result, per_file_outputs
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS
 
 
 def cmd_scales(args):

@@ -3,9 +3,9 @@
 import argparse
 import sys
 
-from zoo.cli.common import OK, add_patch_arguments, add_runtime_argument
-from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.cli_common import OK, add_patch_arguments, add_runtime_argument
+from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 
 BEAM_OPTIONS = ("Any other option is a Beam pipeline option and goes to Beam as given (write --name=value, or "
                 "put it after the patterns): --runner=DataflowRunner, --direct_num_workers=2, --project=..., "

@@ -12,13 +12,13 @@ users importing `zoo` are not affected: only the command-line process does this.
 TensorFlow's start-up notes ("failed call to cuInit" on a machine without a GPU, and in other versions
 "Unable to register cuFFT/cuDNN/cuBLAS factory" and the oneDNN notice) are written by native code
 straight to descriptor 2 while it imports and first looks for devices; both happen here, inside
-`zoo.signal.native_stderr.silenced()`, so they stay off the terminal (the command's own `error:` and
+`musiczoo_runtime.native_stderr.silenced()`, so they stay off the terminal (the command's own `error:` and
 `warning:` lines do not pass through descriptor 2).
 """
 
 import sys
 
-from zoo.signal.native_stderr import silenced
+from musiczoo_runtime.native_stderr import silenced
 
 OPTIONAL = ("sklearn", "matplotlib", "pandas")
 

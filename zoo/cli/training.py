@@ -5,9 +5,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from zoo import checks
-from zoo.cli.common import OK, count, output_folder
-from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, WEIGHT_TAGS
+from musiczoo_runtime import checks
+from musiczoo_runtime.cli_common import OK, count, output_folder
+from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, WEIGHT_TAGS
 from zoo.training.corpus import MAX_PATCHES_PER_FILE, TEACHER
 
 
@@ -52,7 +52,7 @@ def cmd_agreement(args):
         for name, metrics in rows.items():
             print(f"clip level, one pass per clip: {name} {space}: {metrics}")
     if args.json:
-        from zoo.atomic import atomic_path
+        from musiczoo_runtime.atomic import atomic_path
 
         with atomic_path(Path(args.json)) as tmp:
             tmp.write_text(json.dumps({"patches": results, "clips": clips}, indent=2), encoding="utf-8")

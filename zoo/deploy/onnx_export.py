@@ -5,7 +5,7 @@ copied atomically into the output folder. Two inputs (`zoo.models.onnx_frontend`
 
 - "waveform" (the default): the front end in ONNX operators, then the network;
   input `waveform [batch, samples]`, a patch's window of the reflect-padded
-  16 kHz recording (`zoo.signal.patching.patch_windows` cuts them). The file
+  16 kHz recording (`musiczoo_runtime.patching.patch_windows` cuts them). The file
   alone turns audio into tags, with the front end the weights were trained
   with, so nobody re-implements it; written to `OUT/<name>.<weights>.onnx`.
 - "logmel": the network alone (what `runtime="onnx"` runs); input the log-mel
@@ -16,9 +16,9 @@ copied atomically into the output folder. Two inputs (`zoo.models.onnx_frontend`
 import shutil
 from pathlib import Path
 
-from zoo.atomic import atomic_path
-from zoo.contract import DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 from zoo.inference.runtimes import onnx_path
 
 DEFAULT_INPUT = "waveform"

@@ -15,11 +15,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import checks
-from zoo.atomic import atomic_path, rename_no_replace, temporary
-from zoo.contract import DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES, PATCH_SECONDS, SAMPLE_RATE, frame_seconds
+from musiczoo_runtime import checks
+from musiczoo_runtime.atomic import atomic_path, rename_no_replace, temporary
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES, PATCH_SECONDS, SAMPLE_RATE, frame_seconds
 from zoo.deploy import wav_graph
-from zoo.errors import ZooError, reason
+from musiczoo_runtime.errors import ZooError, reason
 from zoo.models.catalog import card
 from zoo.models.loading import load
 from zoo.signal import graph

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 SERVING_DEFAULT = "serving_default"
 SERVE_WAV = "serve_wav"

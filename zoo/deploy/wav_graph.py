@@ -7,8 +7,8 @@ resampler to 16 kHz.
 
 import tensorflow as tf
 
-from zoo.contract import SAMPLE_RATE
-from zoo.signal.level import MAX_PEAK
+from musiczoo_runtime.contract import SAMPLE_RATE
+from musiczoo_runtime.level import MAX_PEAK
 
 MAX_UP = 2000  # largest interpolation factor accepted (44.1 kHz needs 160, 11.025 kHz 640)
 ZERO_CROSSINGS = 24  # filter half-width in zero crossings of the lower rate's sinc
@@ -69,7 +69,7 @@ def decode_wav(contents, item=0):
 
 
 def checked_level(waveform, row_name):
-    """A `[batch, samples]` waveform checked and levelled on the graph as the API does (`zoo.signal.level`).
+    """A `[batch, samples]` waveform checked and levelled on the graph as the API does (`musiczoo_runtime.level`).
 
     Refused with messages naming the row: an empty batch, rows of fewer than 2 samples, NaN or infinite
     values, and rows beyond full scale whose samples are all whole numbers (integer PCM passed as

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo import checks
-from zoo.contract import (
+from musiczoo_runtime import checks
+from musiczoo_runtime.contract import (
     BATCH_SIZE,
     DEFAULT_LAST_PATCH,
     DEFAULT_MODEL,
@@ -28,13 +28,13 @@ from zoo.contract import (
     frame_seconds,
     samples_in,
 )
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.axes import FRAMES_PER_SECOND
 from zoo.explain.network import open_network
 from zoo.inference import pipeline
 from zoo.inference.api import only
-from zoo.inference.results import Taggram
-from zoo.signal.audio import open_audio
+from musiczoo_runtime.results import Taggram
+from musiczoo_runtime.audio import open_audio
 
 MAX_COLUMNS = 1500
 MIN_STEPS = 20  # default layers: feature layers with at least this many time steps per patch

@@ -31,8 +31,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import (
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+    N_MELS,
+    PATCH_FRAMES,
+)
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.network import open_network
 from zoo.explain.path_integral import integrate_path
 from zoo.explain.recording import frame_values, read_recording

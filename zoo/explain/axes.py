@@ -14,7 +14,7 @@ from functools import lru_cache
 import librosa
 import numpy as np
 
-from zoo.contract import F_MAX, F_MIN, HOP_LENGTH, N_MELS, SAMPLE_RATE
+from musiczoo_runtime.contract import F_MAX, F_MIN, HOP_LENGTH, N_MELS, SAMPLE_RATE
 
 FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH  # 62.5
 TICK_HZ = (250, 500, 1000, 2000, 4000)

@@ -29,8 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.attribution import tag_index
 from zoo.explain.network import open_network
 from zoo.explain.path_integral import integrate_path

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from zoo.atomic import atomic_path  # noqa: E402
+from musiczoo_runtime.atomic import atomic_path  # noqa: E402
 from zoo.explain.axes import FRAMES_PER_SECOND, hz_ticks  # noqa: E402
 from zoo.explain.filters import TEMPO_RANGE_BPM  # noqa: E402
 

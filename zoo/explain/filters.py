@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from zoo.contract import DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.axes import FRAMES_PER_SECOND, mel_centres
 from zoo.explain.network import open_network, require_filters
 

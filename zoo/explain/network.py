@@ -15,8 +15,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.contract import PATCH_SECONDS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import PATCH_SECONDS
+from musiczoo_runtime.errors import ZooError
 from zoo.inference.runtimes import patch_function
 from zoo.models.catalog import card
 from zoo.models.loading import load

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from zoo.atomic import atomic_path
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, SAMPLE_RATE, frame_seconds
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, SAMPLE_RATE, frame_seconds
 from zoo.inference import pipeline
 from zoo.inference.api import openers
-from zoo.signal.audio import from_array, open_audio
+from musiczoo_runtime.audio import from_array, open_audio
 
 
 @dataclass

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import soundfile
 
-from zoo.atomic import atomic_path
-from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, SAMPLE_RATE
-from zoo.errors import ZooError
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, SAMPLE_RATE
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.activations import MAX_COLUMNS, activations
 from zoo.explain.filter_plots import write_filter_map
 from zoo.explain.filters import TEMPO_RANGE_BPM, filters
 from zoo.explain.pictures import plot_activations
 from zoo.explain.report_html import audio_player, image, url, write_page
 from zoo.explain.report_sections import attribution_section, auralisation_section, branch_section
-from zoo.signal.audio import open_audio
+from musiczoo_runtime.audio import open_audio
 
 EXPLAIN_DEFAULTS = {"attribution_tags": 2, "method": "integrated_gradients", "branches": True, "auralised_units": 3}
 

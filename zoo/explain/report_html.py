@@ -8,7 +8,7 @@ import html
 import os
 from pathlib import Path
 
-from zoo.atomic import atomic_path
+from musiczoo_runtime.atomic import atomic_path
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1500px; }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.attribution import attribute
 from zoo.explain.attribution_plots import plot_attribution, plot_branches
 from zoo.explain.auralise import auralisable_layers, auralise_top_units

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.atomic import atomic_path
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, HOP_LENGTH, SAMPLE_RATE
-from zoo.errors import ZooError
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, HOP_LENGTH, SAMPLE_RATE
+from musiczoo_runtime.errors import ZooError
 from zoo.inference.api import extract_many, only
 from zoo.models.catalog import card
 from zoo.models.loading import load

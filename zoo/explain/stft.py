@@ -14,7 +14,7 @@ from functools import lru_cache
 import librosa
 import numpy as np
 
-from zoo.contract import F_MAX, F_MIN, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
+from musiczoo_runtime.contract import F_MAX, F_MIN, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
 
 WINDOW = "hann"  # scipy's periodic Hann (fftbins=True), as Kapre's STFT uses
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.contract import DEFAULT_WEIGHTS, SAMPLE_RATE
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS, SAMPLE_RATE
+from musiczoo_runtime.errors import ZooError
 from zoo.explain.network import open_network
 from zoo.explain.recording import read_patches_many
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import checks
-from zoo.atomic import atomic_path
-from zoo.contract import (
+from musiczoo_runtime import checks
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.contract import (
     BATCH_SIZE,
     DEFAULT_HOP_SECONDS,
     DEFAULT_LAST_PATCH,
@@ -29,14 +29,14 @@ from zoo.contract import (
     SAMPLE_RATE,
     frame_seconds,
 )
-from zoo.errors import ZooError, file_error
+from musiczoo_runtime.errors import ZooError, file_error
 from zoo.explain.activations import time_major
 from zoo.explain.network import open_network
 from zoo.explain.pictures import save_thumbnail
 from zoo.explain.recording import write_waveform
 from zoo.inference import pipeline
 from zoo.inference.api import openers
-from zoo.signal.audio import open_audio
+from musiczoo_runtime.audio import open_audio
 from zoo.signal.streaming import LogmelStream
 
 SCORES = ("peak", "mean")
@@ -219,7 +219,7 @@ def segments(source, starts, length):
     """Yields (start, samples) for each wanted start sample, streaming the recording once.
 
     Args:
-        source: a `zoo.signal.audio.AudioSource`.
+        source: a `musiczoo_runtime.audio.AudioSource`.
         starts: start samples (16 kHz).
         length: samples per segment (a segment past the end is shorter).
     """

@@ -7,17 +7,22 @@ stays bounded whatever the length and a bad file fails alone.
 """
 
 from functools import lru_cache, partial
-from pathlib import Path
 
-from zoo import checks
-from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime import checks
+from musiczoo_runtime.contract import (
+    BATCH_SIZE,
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+)
+from musiczoo_runtime.inference import only  # the one result of a *_many call, shared with the runtime
 from zoo.inference import pipeline, runtimes
-from zoo.inference.results import Features, Taggram
+from musiczoo_runtime.results import Features, Taggram
 from zoo.inference.runtimes import patch_function  # noqa: F401 - the Keras patch function zoo.training uses
 from zoo.models.catalog import card, shipped_tag
-from zoo.signal import patching
-from zoo.signal.audio import BLOCK_SECONDS, open_audio
+from musiczoo_runtime import patching
+from musiczoo_runtime.audio import BLOCK_SECONDS, open_audio
 
 DEFAULT_RUNTIME = "auto"
 
@@ -42,33 +47,9 @@ def network_function(model, weights, outputs=None, precision="float32", runtime=
     return runtimes.network(model, weights, outputs, runtime, precision, batch_size, threads)
 
 
-def recordings(audios, function):
-    """The `audios` of a `*_many` call as a list, refusing what would be iterated as something else.
-
-    Raises:
-        ZooError: one path, bytes, a 1-D array (one recording), None, a mapping or a non-iterable.
-    """
-    if isinstance(audios, (str, Path)):
-        raise ZooError(f"{function} takes a list of recordings, not the single path {str(audios)!r}: "
-                       f"write {function}([{str(audios)!r}]), or use {function.removesuffix('_many')}(path)")
-    if audios is None or isinstance(audios, (bytes, bytearray, dict)) or not hasattr(audios, "__iter__") \
-            or getattr(audios, "ndim", 2) < 2:
-        raise ZooError(f"{function} takes a list of recordings (paths or arrays), not {type(audios).__name__} "
-                       f"{audios!r:.80}")
-    return list(audios)
-
-
 def openers(audios, sample_rate=None):
     """Zero-argument AudioSource makers for paths or arrays, opened lazily by the pipeline's reader thread."""
     return [lambda audio=audio: open_audio(audio, sample_rate) for audio in audios]
-
-
-def only(results):
-    """The one result of a `*_many` call over one recording; raises its ZooError if it failed."""
-    ((_, result),) = results
-    if isinstance(result, ZooError):
-        raise result
-    return result
 
 
 def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=DEFAULT_HOP_SECONDS,
@@ -84,7 +65,7 @@ def tag_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, hop_seconds=D
         (audio, Taggram or ZooError) in input order; a recording that fails
         does not stop the others.
     """
-    audios = recordings(audios, "tag_many")
+    audios = checks.recordings(audios, "tag_many")
     weights = shipped_tag(model, weights)
     tags = card(model, weights).tags
     network = partial(network_function, model, weights, None, precision, runtime, batch_size)
@@ -143,14 +124,10 @@ def extract_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=No
     Yields:
         (audio, Features or ZooError) in input order.
     """
-    audios = recordings(audios, "extract_many")
+    audios = checks.recordings(audios, "extract_many")
     weights = shipped_tag(model, weights)
     info = card(model, weights)
-    layers = info.feature_layers if layers is None else checks.names(layers, "layers") or info.feature_layers
-    layers = list(layers)
-    unknown = [name for name in layers if name not in info.feature_layers]
-    if unknown:
-        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(info.feature_layers)}")
+    layers = checks.feature_layers(model, layers, info.feature_layers)
     hop = patching.hop_frames(hop_seconds)
     network = partial(network_function, model, weights, tuple(layers), precision, runtime, batch_size)
     for result in pipeline.run(network, openers(audios, sample_rate), hop_seconds, last_patch, batch_size,

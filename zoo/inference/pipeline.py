@@ -7,7 +7,7 @@ so short files share batches, and runs the network while the reader
 decodes ahead. Decoding and TensorFlow release the GIL, so the two overlap.
 A recording that fails, whatever the exception (a ZooError, a permission
 error, a decoder's own failure), becomes that recording's error through
-`zoo.errors.file_error`; the others still complete. Only interruptions
+`musiczoo_runtime.errors.file_error`; the others still complete. Only interruptions
 (KeyboardInterrupt, SystemExit) stop the run.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zoo import checks
-from zoo.contract import (
+from musiczoo_runtime import checks
+from musiczoo_runtime.contract import (
     BATCH_SIZE,
     DEFAULT_HOP_SECONDS,
     DEFAULT_LAST_PATCH,
@@ -28,9 +28,9 @@ from zoo.contract import (
     PATCH_SECONDS,
     SAMPLE_RATE,
 )
-from zoo.errors import ZooError, ZooWarning, file_error
-from zoo.signal import patching
-from zoo.signal.audio import BLOCK_SECONDS
+from musiczoo_runtime.errors import ZooError, ZooWarning, file_error
+from musiczoo_runtime import patching
+from musiczoo_runtime.audio import BLOCK_SECONDS
 from zoo.signal.streaming import stream_patches
 
 QUEUE_PATCHES = 64

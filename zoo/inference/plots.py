@@ -7,14 +7,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from zoo.atomic import atomic_path  # noqa: E402
+from musiczoo_runtime.atomic import atomic_path  # noqa: E402
 
 
 def plot_taggram(taggram, path, title=None):
     """Writes a taggram image: time on x, tags on y, colour = probability.
 
     Args:
-        taggram: a `zoo.inference.results.Taggram`.
+        taggram: a `musiczoo_runtime.results.Taggram`.
         path: PNG file to write (atomically).
         title: file name shown in the title (with the model and weights).
     """

@@ -4,7 +4,7 @@
 patch function the pipeline calls, `[batch, 187, 96]` -> a list of arrays, one
 per output. Under ONNX Runtime no Keras model is built: the network's ONNX
 graph is converted once per weight file and cached under
-`zoo.contract.cache_dir()`, keyed by the file's sha256 (and the musiczoo
+`musiczoo_runtime.contract.cache_dir()`, keyed by the file's sha256 (and the musiczoo
 version and conversion revision that made the graph), written atomically. `auto` takes the
 runtime that is faster for this model and batch size on this CPU: from the
 table `runtime_choice.json` that `benchmarks/onnx_network.py` measured, or,
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from zoo import __version__
-from zoo.atomic import atomic_path
-from zoo.contract import N_MELS, PATCH_FRAMES, PATCH_SECONDS, cache_dir
-from zoo.errors import ZooError
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.contract import N_MELS, PATCH_FRAMES, PATCH_SECONDS, cache_dir
+from musiczoo_runtime.errors import ZooError
 from zoo.models.catalog import card
 
 RUNTIMES = ("tensorflow", "onnx", "auto")

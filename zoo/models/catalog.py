@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.contract import DEFAULT_WEIGHTS, FRONTEND_CONFIG, PATCH_SECONDS, SAMPLE_RATE
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS, FRONTEND_CONFIG, PATCH_SECONDS, SAMPLE_RATE
+from musiczoo_runtime.errors import ZooError
 from zoo.models.weights import manifest, sha256_of, verify_file, weights_dir
 
 

@@ -8,8 +8,8 @@ Arguments follow keras.applications (`include_top`, `weights`, `pooling`,
 import keras
 import numpy as np
 
-from zoo.contract import DEFAULT_WEIGHTS, N_MELS, PATCH_SECONDS, SAMPLE_RATE, frames_in, samples_in
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS, N_MELS, PATCH_SECONDS, SAMPLE_RATE, frames_in, samples_in
+from musiczoo_runtime.errors import ZooError
 from zoo.models.architectures import BUILDERS
 from zoo.models.catalog import spec, tag_spaces, weights_file
 from zoo.models.weights import load_weights

@@ -3,10 +3,10 @@
 Input contract of the waveform-in graphs: `waveform [batch, samples]`, float32,
 16 kHz, the samples of ONE patch's window of the recording after the
 recording was reflect-padded by 256 samples at its two ends (once, as
-`zoo.tag` pads the whole recording; `zoo.signal.patching.patch_windows` cuts
+`zoo.tag` pads the whole recording; `musiczoo_runtime.patching.patch_windows` cuts
 them). The graph frames the window without centring: `1 + (samples - 512) //
 256` frames (48,128 samples give the patch's 187; samples >= 512), then
-repeat-pads those frames to 187 as `zoo.signal.patching.repeat_to` does (a
+repeat-pads those frames to 187 as `musiczoo_runtime.patching.repeat_to` does (a
 short final window gives exactly the zoo's partial patch) and crops longer
 windows to 187. Every row of a batch has the same length: batch the whole
 windows, and run a short final window on its own.
@@ -28,7 +28,15 @@ import math
 
 import numpy as np
 
-from zoo.contract import FLOAT16_MAX, HOP_LENGTH, LOG_SCALE, N_FFT, N_MELS, PATCH_FRAMES, PATCH_WINDOW_SAMPLES
+from musiczoo_runtime.contract import (
+    FLOAT16_MAX,
+    HOP_LENGTH,
+    LOG_SCALE,
+    N_FFT,
+    N_MELS,
+    PATCH_FRAMES,
+    PATCH_WINDOW_SAMPLES,
+)
 
 REVISION = 2  # of the front-end graph; part of the cache key of waveform-in graphs
 DFT_DTYPES = ("float32", "float64")
@@ -197,7 +205,7 @@ def input_contract():
         "contract": "16 kHz mono; reflect-pad the whole recording by n_fft/2 = 256 samples at both ends once; "
                     "the patch starting at frame s is padded samples [256 s, 256 s + 48128); a shorter final "
                     "window (>= 512 samples) gives 1 + (samples - 512) // 256 frames, repeat-padded to 187; "
-                    "patch starts as zoo.signal.patching.patch_starts (hop in frames, int(seconds * 16000 / 256))",
+                    "patch starts as musiczoo_runtime.patching.patch_starts (hop in frames, int(seconds * 16000 / 256))",
     }
 
 

@@ -5,7 +5,7 @@ The network alone converts (tf2onnx, opset 17); the Kapre front end does not
 `[batch, 187, 96]` that `zoo.signal` computes, or that the README's librosa
 recipe computes outside the zoo. The model's metadata carries what a user of
 the file needs without the zoo: the tag list, the front-end parameters
-(`zoo.contract.FRONTEND_CONFIG`), the output names and shapes, and the sha256
+(`musiczoo_runtime.contract.FRONTEND_CONFIG`), the output names and shapes, and the sha256
 of the weight file it was made from. After conversion the graph's batch norms
 move behind their max-pools (`zoo.models.onnx_pooling`), which ONNX Runtime
 runs faster. tf2onnx and onnx are imported only here, when a graph is converted.
@@ -13,8 +13,8 @@ runs faster. tf2onnx and onnx are imported only here, when a graph is converted.
 
 import json
 
-from zoo.contract import FRONTEND_CONFIG, N_MELS, PATCH_FRAMES, PATCH_SECONDS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import FRONTEND_CONFIG, N_MELS, PATCH_FRAMES, PATCH_SECONDS
+from musiczoo_runtime.errors import ZooError
 from zoo.models.catalog import card
 from zoo.models.onnx_pooling import pool_before_batch_norm
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from zoo.atomic import atomic_path
-from zoo.errors import ZooError
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.errors import ZooError
 
 WEIGHTS_ENV = "MUSICZOO_WEIGHTS_DIR"
 WEIGHTS_PACKAGE = "zoo.pretrained"  # the repository's weights/ folder, installed as package data

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.atomic import temporary
-from zoo.contract import HOP_LENGTH, N_FFT, N_MELS, PATCH_FRAMES, SAMPLE_RATE, cache_dir
-from zoo.errors import ZooError
-from zoo.signal import patching
+from musiczoo_runtime.atomic import temporary
+from musiczoo_runtime.contract import HOP_LENGTH, N_FFT, N_MELS, PATCH_FRAMES, SAMPLE_RATE, cache_dir
+from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime import patching
 
 PACKAGE = "musicnn"
 VERSION = "0.1.0"

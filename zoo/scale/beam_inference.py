@@ -20,7 +20,7 @@ outputs do not depend on how the runner happened to group patches. Wrap it in
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.scale.beam_io import NAMESPACE, limit_threads
 
 TOP_LAYER = "probabilities"  # the name of every catalog model's top layer

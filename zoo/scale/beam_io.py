@@ -3,7 +3,7 @@
 `ReadPatches` matches the patterns (`fileio.MatchAll`), spreads the files over the
 workers (grouping by path, which also reads a file matched by two patterns once), opens
 them (`fileio.ReadMatches`) and decodes each with the zoo's own decoder
-(`zoo.signal.audio.open_file`), streaming it through the same front end and patch
+(`musiczoo_runtime.audio.open_file`), streaming it through the same front end and patch
 rules as `zoo.tag` (`zoo.signal.streaming.stream_patches`).
 Local files are decoded in place; a file on another filesystem (`gs://`, `s3://`,
 ...) is first copied through Beam's `FileSystems` into a local temporary file, the
@@ -33,11 +33,11 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
-from zoo.errors import ZooError
-from zoo.inference.writers import error_record
-from zoo.signal import patching
-from zoo.signal.audio import BLOCK_SECONDS, missing_reason, open_file
+from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
+from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.writers import error_record
+from musiczoo_runtime import patching
+from musiczoo_runtime.audio import BLOCK_SECONDS, missing_reason, open_file
 
 LOG = logging.getLogger("zoo.scale")
 NAMESPACE = "musiczoo"

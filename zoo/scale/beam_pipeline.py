@@ -4,7 +4,7 @@ Outputs, next to `prefix` (`PREFIX-tags-00000-of-00002.jsonl`, or `PREFIX/tags-.
 the prefix ends with "/"):
 
 - `tags-*.jsonl`: one line per file in the command line's JSON schema
-  (`zoo.inference.writers.taggram_record`): file, model, weights, duration and the
+  (`musiczoo_runtime.writers.taggram_record`): file, model, weights, duration and the
   clip-level probability of every tag (the mean over the file's patches, as `zoo.tag`);
 - `errors-*.jsonl`: the dead letters, one `{"file", "error"}` line per unreadable file;
 - `embeddings-*.parquet` (with `layer`): a named layer's rows as `zoo.extract` returns
@@ -29,10 +29,16 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
-from zoo.errors import ZooError
-from zoo.inference.results import Features, Taggram
-from zoo.inference.writers import taggram_record
+from musiczoo_runtime.contract import (
+    BATCH_SIZE,
+    DEFAULT_HOP_SECONDS,
+    DEFAULT_LAST_PATCH,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+)
+from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.results import Features, Taggram
+from musiczoo_runtime.writers import taggram_record
 from zoo.scale.beam_inference import ZooModelHandler
 from zoo.scale.beam_io import NAMESPACE, ReadPatches, check_patterns
 
@@ -136,7 +142,7 @@ def build(pipeline, patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGH
         runtime: what runs the network on the workers: "tensorflow", "onnx" or "auto".
     """
     from zoo.models.catalog import card
-    from zoo.signal.patching import hop_frames
+    from musiczoo_runtime.patching import hop_frames
 
     info = card(model, weights)
     read = pipeline | "Read" >> ReadPatches(patterns, hop_seconds, last_patch, threads=threads)

@@ -1,12 +1,12 @@
 """The padding and patch rules in TensorFlow-graph form (core ops only), for exported SavedModels.
 
-The same rules as `zoo.signal.patching` (NumPy) and `zoo.signal.streaming`,
+The same rules as `musiczoo_runtime.patching` (NumPy) and `zoo.signal.streaming`,
 written so that TF Serving runs them without Python, Kapre or tensorflow-io.
 """
 
 import tensorflow as tf
 
-from zoo.contract import CENTER_PADDING, MIN_TAIL_SECONDS, PATCH_FRAMES, frames_in
+from musiczoo_runtime.contract import CENTER_PADDING, MIN_TAIL_SECONDS, PATCH_FRAMES, frames_in
 
 
 def reflect_pad(waveform, padding=CENTER_PADDING):
@@ -22,7 +22,7 @@ def reflect_pad(waveform, padding=CENTER_PADDING):
 
 
 def patch_indices(n_frames, hop=PATCH_FRAMES, last_patch="repeat", patch_frames=PATCH_FRAMES):
-    """Frame indices of every patch of a log-mel sequence, with the rules of `zoo.signal.patching`.
+    """Frame indices of every patch of a log-mel sequence, with the rules of `musiczoo_runtime.patching`.
 
     Args:
         n_frames: int32 scalar, frames in the sequence.

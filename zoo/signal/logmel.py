@@ -14,7 +14,17 @@ import kapre
 import keras
 import tensorflow as tf
 
-from zoo.contract import CENTER_PADDING, F_MAX, F_MIN, FLOAT16_MAX, HOP_LENGTH, LOG_SCALE, N_FFT, N_MELS, SAMPLE_RATE
+from musiczoo_runtime.contract import (
+    CENTER_PADDING,
+    F_MAX,
+    F_MIN,
+    FLOAT16_MAX,
+    HOP_LENGTH,
+    LOG_SCALE,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+)
 
 STFT_WINDOW = "hann_window"  # kapre's name for tf.signal.hann_window (periodic)
 MEL_FILTERBANK = {  # kapre.backend.filterbank_mel's arguments: librosa's Slaney mel filters, `[257, 96]`

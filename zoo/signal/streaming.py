@@ -3,7 +3,7 @@
 `LogmelStream` yields exactly the frames the front end gives the whole
 recording (reflect padding only at its two ends; frames at block borders
 come from the real neighbouring samples). `PatchStream` cuts those frames
-into patches with the rules of `zoo.signal.patching` while holding at most one
+into patches with the rules of `musiczoo_runtime.patching` while holding at most one
 patch and one hop of frames.
 """
 
@@ -12,8 +12,8 @@ from functools import lru_cache
 import numpy as np
 import tensorflow as tf
 
-from zoo.contract import CENTER_PADDING, HOP_LENGTH, N_FFT, N_MELS, PATCH_FRAMES
-from zoo.signal import patching
+from musiczoo_runtime.contract import CENTER_PADDING, HOP_LENGTH, N_FFT, N_MELS, PATCH_FRAMES
+from musiczoo_runtime import patching
 from zoo.signal.logmel import logmel_frontend
 
 PAD = CENTER_PADDING
@@ -85,7 +85,7 @@ class PatchStream:
 
     Args:
         hop: frames between patch starts.
-        last_patch: "repeat" or "drop" (see `zoo.signal.patching`).
+        last_patch: "repeat" or "drop" (see `musiczoo_runtime.patching`).
         patch_frames: frames per patch.
     """
 
@@ -119,7 +119,7 @@ def stream_patches(source, hop_seconds, last_patch, chunk_seconds, counter):
     """Yields (start frame, patch `[187, 96]`) over a streamed recording, in bounded memory.
 
     Args:
-        source: a `zoo.signal.audio.AudioSource`.
+        source: a `musiczoo_runtime.audio.AudioSource`.
         hop_seconds: seconds between patch starts.
         last_patch: "repeat" or "drop".
         chunk_seconds: audio decoded at a time (the patches do not depend on it).

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from zoo.contract import DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 from zoo.inference.api import patch_function
 from zoo.models.catalog import spec
 from zoo.models.loading import load

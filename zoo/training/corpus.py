@@ -11,9 +11,9 @@ import csv
 import hashlib
 from pathlib import Path
 
-from zoo.contract import DEFAULT_MODEL, PATCH_SECONDS
-from zoo.errors import ZooError
-from zoo.signal.audio import EXTENSIONS
+from musiczoo_runtime.contract import DEFAULT_MODEL, PATCH_SECONDS
+from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.audio import EXTENSIONS
 
 SPLITS = (("train", 80), ("validation", 90), ("test", 100))
 TEACHER = DEFAULT_MODEL  # the model whose tags the students learn

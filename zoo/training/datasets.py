@@ -12,7 +12,7 @@ Accepted layouts (`LAYOUTS`):
   two rows, or a row without a path, is refused naming the line).
 
 Hidden entries (``.name``) and ``__MACOSX`` are ignored everywhere. Only files with an audio
-extension (`zoo.signal.audio.EXTENSIONS`) are listed; whether they decode is checked when they are read.
+extension (`musiczoo_runtime.audio.EXTENSIONS`) are listed; whether they decode is checked when they are read.
 """
 
 import csv
@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from zoo.errors import ZooError
-from zoo.signal.audio import EXTENSIONS
+from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.audio import EXTENSIONS
 
 GTZAN_FOLDERS = ("genres", "genres_original")
 BALLROOM_FOLDER = "BallroomData"

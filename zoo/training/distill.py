@@ -28,8 +28,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.contract import DEFAULT_WEIGHTS
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime.errors import ZooError
 from zoo.models.catalog import tag_spaces
 from zoo.models.loading import build, load
 from zoo.models.weights import load_weights, save_weights, sha256_of, weighted_layers

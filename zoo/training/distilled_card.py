@@ -2,8 +2,8 @@
 
 import json
 
-from zoo.atomic import atomic_path
-from zoo.contract import FRONTEND_CONFIG
+from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.contract import FRONTEND_CONFIG
 from zoo.models.catalog import card
 from zoo.models.weights import file_fields
 

@@ -23,13 +23,21 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from zoo.atomic import temporary
-from zoo.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, N_MELS, PATCH_FRAMES, PATCH_SAMPLES, PATCH_SECONDS, SAMPLE_RATE
-from zoo.errors import ZooError, file_error
+from musiczoo_runtime.atomic import temporary
+from musiczoo_runtime.contract import (
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS,
+    N_MELS,
+    PATCH_FRAMES,
+    PATCH_SAMPLES,
+    PATCH_SECONDS,
+    SAMPLE_RATE,
+)
+from musiczoo_runtime.errors import ZooError, file_error
 from zoo.inference import pipeline
 from zoo.inference.api import openers
 from zoo.models.catalog import spec
-from zoo.signal import patching
+from musiczoo_runtime import patching
 from zoo.training import datasets, strategies
 from zoo.training.batches import RowBatches
 from zoo.training.portable import classifier_model

@@ -17,14 +17,22 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.atomic import atomic_path, temporary
-from zoo.contract import DEFAULT_WEIGHTS, FRONTEND_CONFIG, N_MELS, PATCH_FRAMES, PATCH_SECONDS, cache_dir, frame_seconds
-from zoo.errors import ZooError
+from musiczoo_runtime.atomic import atomic_path, temporary
+from musiczoo_runtime.contract import (
+    DEFAULT_WEIGHTS,
+    FRONTEND_CONFIG,
+    N_MELS,
+    PATCH_FRAMES,
+    PATCH_SECONDS,
+    cache_dir,
+    frame_seconds,
+)
+from musiczoo_runtime.errors import ZooError
 from zoo.inference.api import patch_function
 from zoo.models.catalog import card
 from zoo.models.loading import load
 from zoo.models.weights import sha256_of
-from zoo.signal.audio import BLOCK_SECONDS, open_file
+from musiczoo_runtime.audio import BLOCK_SECONDS, open_file
 from zoo.signal.streaming import stream_patches
 from zoo.training.corpus import MAX_PATCHES_PER_FILE, TEACHER, corpus_rows
 
@@ -33,7 +41,7 @@ CACHE_VERSION = 1
 
 
 def default_cache():
-    """The default cache root: `distill` under `zoo.contract.cache_dir()`."""
+    """The default cache root: `distill` under `musiczoo_runtime.contract.cache_dir()`."""
     return cache_dir() / "distill"
 
 

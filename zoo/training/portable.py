@@ -11,8 +11,8 @@ import kapre
 import keras
 import numpy as np
 
-from zoo.contract import FLOAT16_MAX, PATCH_SAMPLES, PATCH_SECONDS, frames_in, samples_in
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import FLOAT16_MAX, PATCH_SAMPLES, PATCH_SECONDS, frames_in, samples_in
+from musiczoo_runtime.errors import ZooError
 from zoo.models.loading import load
 from zoo.signal import logmel
 

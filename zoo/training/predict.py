@@ -6,12 +6,12 @@ from pathlib import Path
 
 import keras
 
-from zoo.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
-from zoo.errors import ZooError
+from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH
+from musiczoo_runtime.errors import ZooError
 from zoo.inference import pipeline
 from zoo.inference.api import only, openers, patch_function
-from zoo.inference.results import Taggram
-from zoo.signal.audio import BLOCK_SECONDS
+from musiczoo_runtime.results import Taggram
+from musiczoo_runtime.audio import BLOCK_SECONDS
 
 
 @lru_cache(maxsize=4)

@@ -30,8 +30,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from zoo.atomic import owning
-from zoo.errors import ZooError
+from musiczoo_runtime.atomic import owning
+from musiczoo_runtime.errors import ZooError
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 
@@ -78,7 +78,7 @@ def is_chief(strategy):
 
 @contextlib.contextmanager
 def output_folder(strategy, out_dir):
-    """Yields where this process writes: `out_dir` (created, owned by this run: `zoo.atomic.owning`) on the
+    """Yields where this process writes: `out_dir` (created, owned by this run: `musiczoo_runtime.atomic.owning`) on the
     chief, else a temporary folder, removed at the end."""
     if is_chief(strategy):
         with owning(out_dir) as folder:

@@ -42,7 +42,7 @@ the pyramid (the pretrained weights are Gaussian, 4 levels).
 
 from keras import layers
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 from zoo.models import blocks
 
 LEVELS = 4

@@ -13,9 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from zoo import checks
-from zoo.atomic import is_temporary, own_folder
-from zoo.contract import (
+from musiczoo_runtime import checks
+from musiczoo_runtime.atomic import is_temporary, own_folder
+from musiczoo_runtime.contract import (
     DEFAULT_HOP_SECONDS,
     DEFAULT_LAST_PATCH,
     DEFAULT_MODEL,
@@ -24,9 +24,9 @@ from zoo.contract import (
     LAST_PATCH_POLICIES,
     SAMPLE_RATE,
 )
-from zoo.errors import ZooError, ZooWarning, file_error, reason
-from zoo.signal.audio import EXTENSIONS
-from zoo.signal.patching import hop_frames
+from musiczoo_runtime.errors import ZooError, ZooWarning, file_error, reason
+from musiczoo_runtime.audio import EXTENSIONS
+from musiczoo_runtime.patching import hop_frames
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
 INTERRUPTED, PIPE_CLOSED = 128 + 2, 128 + 13  # 128 + SIGINT, 128 + SIGPIPE
@@ -150,7 +150,7 @@ def remove_unused_folders():
 
 def output_folder(path, option):
     """Creates the output folder `path` of `option` (e.g. "--out") up front and owns it for this run
-    (`zoo.atomic.own_folder`), or says why it cannot.
+    (`musiczoo_runtime.atomic.own_folder`), or says why it cannot.
 
     Raises:
         ZooError: it is a file, cannot be created, cannot be written to, or another run owns it.
@@ -265,7 +265,7 @@ def checked(check, convert=float):
     """An argparse `type=` that converts the text, then applies the API's own check (same rule, same words).
 
     Args:
-        check: a function raising ZooError for a bad value (e.g. `zoo.checks.positive_integer` with its name bound).
+        check: a function raising ZooError for a bad value (e.g. `musiczoo_runtime.checks.positive_integer` with its name bound).
         convert: text -> value (float or int).
     """
     def parse(text):
@@ -312,3 +312,11 @@ def add_patch_arguments(parser, default_batch_size):
     parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE),
                         default=default_batch_size,
                         help=f"3 s patches per forward pass, shared across files (default: {default_batch_size})")
+
+
+def add_feature_output_arguments(parser):
+    """--layer (repeatable) and --out, the options of what `extract` writes."""
+    parser.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable; default: "
+                                                                          "every feature layer of the card)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file, mirroring the "
+                                                                    "layout of the folders given")

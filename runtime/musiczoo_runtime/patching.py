@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from zoo.contract import (
+from musiczoo_runtime.contract import (
     CENTER_PADDING,
     DEFAULT_LAST_PATCH,
     HOP_LENGTH,
@@ -29,7 +29,7 @@ from zoo.contract import (
     centred_frames,
     frames_in,
 )
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 MAX_HOP_SECONDS = 3600
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.atomic import atomic_path
+from musiczoo_runtime.atomic import atomic_path
 
 
 def taggram_record(path, taggram):
@@ -12,7 +12,7 @@ def taggram_record(path, taggram):
 
     Args:
         path: the file's path (as given).
-        taggram: its `zoo.inference.results.Taggram`.
+        taggram: its `musiczoo_runtime.results.Taggram`.
     """
     return {"file": str(path), "model": taggram.model, "weights": taggram.weights,
             "duration": round(taggram.duration, 3),
@@ -28,7 +28,7 @@ def save_features(features, path):
     """Writes `Features` as one `.npz` (each layer, and `<layer>_times`), atomically.
 
     Args:
-        features: a `zoo.inference.results.Features`.
+        features: a `musiczoo_runtime.results.Features`.
         path: the `.npz` file to write (its folder is created).
     """
     arrays = dict(features.layers)

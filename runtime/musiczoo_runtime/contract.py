@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 SAMPLE_RATE = 16000
 N_FFT = 512

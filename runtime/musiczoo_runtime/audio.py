@@ -7,7 +7,7 @@ tensorflow-io (the optional `io` extra, where its wheels exist) decodes what
 libsndfile cannot open, and librosa (audioread) is the last resort. Resampling is soxr's high-quality streaming resampler,
 bit-identical to resampling the whole signal at once. Every failure, whatever
 raised it (a decoder, the operating system, a file vanishing mid-read), is a
-`ZooError` naming the file and the reason (`zoo.errors.file_error`).
+`ZooError` naming the file and the reason (`musiczoo_runtime.errors.file_error`).
 """
 
 import errno
@@ -19,12 +19,12 @@ import numpy as np
 import soundfile
 import soxr
 
-from zoo import checks
-from zoo.contract import SAMPLE_RATE
-from zoo.errors import ZooError, file_error
-from zoo.signal.containers import check_container
-from zoo.signal.level import FLOAT_SUBTYPES, level, level_gain, warn_doubtful
-from zoo.signal.native_stderr import silenced
+from musiczoo_runtime import checks
+from musiczoo_runtime.contract import SAMPLE_RATE
+from musiczoo_runtime.errors import ZooError, file_error
+from musiczoo_runtime.containers import check_container
+from musiczoo_runtime.level import FLOAT_SUBTYPES, level, level_gain, warn_doubtful
+from musiczoo_runtime.native_stderr import silenced
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".m4a", ".aac", ".wma")
 BLOCK_SECONDS = 60.0
@@ -266,12 +266,12 @@ def from_array(data, sample_rate, label="audio array"):
     Args:
         data: float `[samples]`, `[samples, channels]` or `[channels, samples]`: the channel axis is
             the shorter one, which must hold at most `MAX_CHANNELS`; a square array is refused.
-        sample_rate: its rate in Hz (checked by `zoo.checks.sample_rate`).
+        sample_rate: its rate in Hz (checked by `musiczoo_runtime.checks.sample_rate`).
         label: name used in messages.
 
     Raises:
         ZooError: non-float data, wrong rank, an ambiguous channel axis, a bad sample rate, or integer
-            PCM passed as float (see `zoo.signal.level.level_gain`; float data beyond [-1, 1] is normalised).
+            PCM passed as float (see `musiczoo_runtime.level.level_gain`; float data beyond [-1, 1] is normalised).
     """
     try:
         data = np.asarray(data)

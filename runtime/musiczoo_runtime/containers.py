@@ -5,7 +5,7 @@ without a word, returning less audio than the recording has."""
 import struct
 from pathlib import Path
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 
 def declared_wav_bytes(path):

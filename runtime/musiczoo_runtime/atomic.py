@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 TMP_MARK = ".musiczoo-tmp"
 TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}" + re.escape(TMP_MARK) + r"(\.[A-Za-z0-9]+)?")

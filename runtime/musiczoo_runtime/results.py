@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo import checks
-from zoo.contract import frame_seconds
-from zoo.errors import ZooError
+from musiczoo_runtime import checks
+from musiczoo_runtime.contract import frame_seconds
+from musiczoo_runtime.errors import ZooError
 
 
 @dataclass

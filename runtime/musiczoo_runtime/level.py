@@ -1,13 +1,13 @@
 """Audio level as a user expects it: float audio beyond full scale normalised (with a warning naming its
 peak), integer PCM passed as float refused, and warnings for input whose tags mean little (silent, or
-shorter than one patch). Warnings are `zoo.errors.ZooWarning`s through the `warnings` module."""
+shorter than one patch). Warnings are `musiczoo_runtime.errors.ZooWarning`s through the `warnings` module."""
 
 import warnings
 
 import numpy as np
 
-from zoo.contract import PATCH_SECONDS
-from zoo.errors import ZooError, ZooWarning
+from musiczoo_runtime.contract import PATCH_SECONDS
+from musiczoo_runtime.errors import ZooError, ZooWarning
 
 SILENCE = 10 ** (-90 / 20)  # a peak below -90 dBFS (under a 16-bit sample's step) is silence
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")  # file sample types that can hold values beyond full scale

@@ -3,8 +3,9 @@ of value, whichever way it arrives (`musiczoo tag --top 0` and `taggram.top(0)` 
 
 import math
 import numbers
+from pathlib import Path
 
-from zoo.errors import ZooError
+from musiczoo_runtime.errors import ZooError
 
 MIN_SAMPLE_RATE = 1000  # Hz; below this nothing musical survives, and a 1 Hz header would upsample 16000-fold
 MAX_SAMPLE_RATE = 768000  # Hz; the highest PCM rate in use (DXD and DSD conversions reach 705.6 and 768 kHz)
@@ -68,3 +69,35 @@ def names(value, name):
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         raise ZooError(f"{name} must be a list of names (strings), not {type(value).__name__} {value!r:.80}")
     return list(value)
+def feature_layers(model, layers, available):
+    """The requested feature `layers` as a list (default: every one of `available`), each checked.
+
+    Args:
+        model: the model's name, for the message.
+        layers: layer names, or None.
+        available: the weights' feature layers (names, in order).
+
+    Raises:
+        ZooError: a lone string instead of a list, or a name `available` does not hold.
+    """
+    layers = list(available) if layers is None else names(layers, "layers") or list(available)
+    unknown = [name for name in layers if name not in available]
+    if unknown:
+        raise ZooError(f"{model} has no feature layer {unknown[0]!r}; choose from {', '.join(available)}")
+    return layers
+
+
+def recordings(audios, function):
+    """The `audios` of a `*_many` call as a list, refusing what would be iterated as something else.
+
+    Raises:
+        ZooError: one path, bytes, a 1-D array (one recording), None, a mapping or a non-iterable.
+    """
+    if isinstance(audios, (str, Path)):
+        raise ZooError(f"{function} takes a list of recordings, not the single path {str(audios)!r}: "
+                       f"write {function}([{str(audios)!r}]), or use {function.removesuffix('_many')}(path)")
+    if audios is None or isinstance(audios, (bytes, bytearray, dict)) or not hasattr(audios, "__iter__") \
+            or getattr(audios, "ndim", 2) < 2:
+        raise ZooError(f"{function} takes a list of recordings (paths or arrays), not {type(audios).__name__} "
+                       f"{audios!r:.80}")
+    return list(audios)
