@@ -1,11 +1,11 @@
-# The two commands of the README: `make demo` (tag the bundled clip) and `make test`.
+# The two commands of the README: `make demo` (tag the bundled clip) and `make test`; `make docs` builds the site.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/traveling_minstrels.ogg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast browser clean
+.PHONY: demo test test-fast browser clean docs docs-serve gallery
 
 demo: $(VENV)/.installed
 	$(BIN)/musiczoo list
@@ -26,8 +26,20 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e ".[test,beam]"
+	$(BIN)/python -m pip install --quiet -e ".[test,beam,docs]"
 	touch $(VENV)/.installed $@
+
+# The documentation site (MkDocs Material) into site/; `make test` builds it too (tests/test_docs.py).
+MKDOCS := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs
+docs: $(VENV)/.installed-test
+	$(MKDOCS) build --strict
+
+docs-serve: $(VENV)/.installed-test
+	$(MKDOCS) serve
+
+# Re-runs the real commands that draw the gallery's pictures and sounds into docs/gallery/ (minutes).
+gallery: $(VENV)/.installed-test
+	$(BIN)/python -m docsgen.gallery
 
 # Headless Chromium and its driver from Debian's packages, for the HTML report's browser test
 # (tests/test_explain_report.py drives them with Selenium; nothing is downloaded at run time).
