@@ -1,16 +1,16 @@
-# The two commands of the README: `make demo` (tag the bundled clip) and `make test`.
+# The two commands of the README: `make demo` (tag the bundled clip) and `make test`; `make docs` builds the site.
 # PYTHON picks the interpreter (default: the machine's python3), e.g. `PYTHON=python3.13 make demo`.
 PYTHON ?= python3
 SUPPORTED := 3.11 3.12 3.13
 VENV ?= .venv
-EXTRAS ?= test,beam
+EXTRAS ?= test,beam,docs
 BIN := $(VENV)/bin
 EXAMPLE := examples/traveling_minstrels.ogg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PY_VERSION = import sys; print("%d.%d" % sys.version_info[:2])
 WANTED := $(shell $(PYTHON) -c '$(PY_VERSION)' 2>/dev/null)
 
-.PHONY: demo test test-fast test-platform test-runtime graphs python browser web clean
+.PHONY: demo test test-fast test-platform test-runtime graphs python browser web clean docs docs-serve gallery
 
 demo: python $(VENV)/.installed
 	$(BIN)/musiczoo list
@@ -70,6 +70,18 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(VENV)/.installed $@
+
+# The documentation site (MkDocs Material) into site/; `make test` builds it too (tests/test_docs.py).
+MKDOCS := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs
+docs: $(VENV)/.installed-test
+	$(MKDOCS) build --strict
+
+docs-serve: $(VENV)/.installed-test
+	$(MKDOCS) serve
+
+# Re-runs the real commands that draw the gallery's pictures and sounds into docs/gallery/ (minutes).
+gallery: $(VENV)/.installed-test
+	$(BIN)/python -m docsgen.gallery
 
 # Headless Chromium and its driver from Debian's packages, for the HTML report's browser test
 # (tests/test_explain_report.py drives them with Selenium; nothing is downloaded at run time).

@@ -142,8 +142,8 @@ def extract(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, ho
     """Named intermediate features of a recording.
 
     Args:
-        audio, model, weights, hop_seconds, last_patch, sample_rate, batch_size, chunk_seconds, precision,
-            runtime: as in `tag`.
+        audio, model, weights, hop_seconds, last_patch, sample_rate, batch_size, chunk_seconds, precision, runtime:
+            as in `tag`.
         layers: layer names (default: every feature layer of the model's card).
 
     Returns:
