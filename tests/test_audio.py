@@ -163,3 +163,30 @@ def test_tensorflow_io_decoder_reads_what_libsndfile_reads(tmp_path):
     via_io, via_sndfile = audio._tensorflow_io_source(path), audio._soundfile_source(path)
     assert (via_io.rate, via_io.frames) == (via_sndfile.rate, via_sndfile.frames) == (22050, 44100)
     np.testing.assert_array_equal(via_io.read(), via_sndfile.read())
+
+
+def test_an_mp3_whose_estimated_length_exceeds_its_audio_is_read(tmp_path, write_audio, monkeypatch):
+    """libsndfile estimates an MP3's length when no header states it (real previews and samples read up to 6%
+    long); that estimate is no sign of a cut file, so it is not held against the decoded audio."""
+    path = write_audio("estimate.mp3", music(4.0, 44100, 1), 44100, "MP3", "MPEG_LAYER_III")
+    real_frames = soundfile.SoundFile.frames
+    monkeypatch.setattr(soundfile.SoundFile, "frames",
+                        property(lambda self: int(real_frames.fget(self) * 1.06)))
+    assert abs(audio.open_file(path).read().size / 16000 - 4.0) < 0.1
+    wav = write_audio("estimate.wav", music(4.0, 44100, 1), 44100)
+    with pytest.raises(ZooError, match="truncated"):  # an exact header's length still is
+        audio.open_file(wav).read()
+
+
+def test_a_cut_mp3_is_told_by_its_last_frame(tmp_path, write_audio):
+    from musiczoo_runtime.containers import mp3_cut_bytes
+
+    path = write_audio("whole.mp3", music(3.0, 44100, 1), 44100, "MP3", "MPEG_LAYER_III")
+    data = path.read_bytes()
+    tag = b"ID3\x03\x00\x00" + bytes([0, 0, 0x10, 0]) + bytes(2048)  # an ID3v2 tag of 2048 bytes in front
+    (tmp_path / "tagged.mp3").write_bytes(tag + data)
+    (tmp_path / "cut.mp3").write_bytes(tag + data[:len(data) * 2 // 3])
+    assert mp3_cut_bytes(path) == 0 and mp3_cut_bytes(tmp_path / "tagged.mp3") == 0
+    assert mp3_cut_bytes(tmp_path / "cut.mp3") > 0
+    with pytest.raises(ZooError, match="truncated MP3"):
+        audio.open_file(tmp_path / "cut.mp3")

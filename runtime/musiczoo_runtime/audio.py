@@ -43,13 +43,14 @@ class AudioSource:
         duration: length in seconds (as declared by the file).
     """
 
-    def __init__(self, label, sample_rate, frames, read_blocks, gain=1.0):
+    def __init__(self, label, sample_rate, frames, read_blocks, gain=1.0, exact_length=True):
         self.label = label
         self.sample_rate = checks.sample_rate(sample_rate, label)
         self.frames = frames
         self.duration = frames / self.sample_rate
         self._read_blocks = read_blocks
         self._gain = gain  # from `level_gain`: float audio beyond full scale, normalised
+        self._exact_length = exact_length  # False where the decoder only estimates `frames` (MP3)
 
     def blocks(self, block_seconds=BLOCK_SECONDS):
         """Yields float32 mono 16 kHz blocks `[samples]`, validated, in order.
@@ -81,7 +82,7 @@ class AudioSource:
             yield resampler.resample_chunk(mono, last=False) if resampler else mono
         if decoded == 0:
             raise ZooError(f"{self.label}: the audio is empty (0 samples)")
-        if decoded < self.frames - max(2048, self.frames // 1000):
+        if self._exact_length and decoded < self.frames - max(2048, self.frames // 1000):
             raise ZooError(
                 f"{self.label}: truncated or corrupt: the header declares {self.duration:.2f} s, "
                 f"only {decoded / self.sample_rate:.2f} s could be decoded"
@@ -110,7 +111,7 @@ class AudioSource:
 
 def _soundfile_source(path):
     with soundfile.SoundFile(str(path)) as probe:
-        rate, frames, subtype = probe.samplerate, probe.frames, probe.subtype
+        rate, frames, subtype, exact = probe.samplerate, probe.frames, probe.subtype, probe.format != "MP3"
 
     def read_blocks(block_frames):
         try:
@@ -124,7 +125,7 @@ def _soundfile_source(path):
             raise ZooError(f"{path}: corrupt audio data ({error.error_string})") from None
 
     gain = level_gain(*level(read_blocks(1 << 16)), str(path)) if subtype in FLOAT_SUBTYPES else 1.0
-    return AudioSource(str(path), rate, frames, read_blocks, gain)
+    return AudioSource(str(path), rate, frames, read_blocks, gain, exact_length=exact)
 
 
 def _tensorflow_io_source(path):
