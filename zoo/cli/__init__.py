@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from zoo import __version__
-from zoo.cli import catalog, explain, inference, scale, training
+from zoo.cli import catalog, evaluate, explain, inference, scale, training
 from zoo.cli.common import USAGE, report_error
 from zoo.errors import ZooError
 from zoo.signal import native_stderr
@@ -24,6 +24,7 @@ def parser():
     catalog.add_commands(commands)
     inference.add_commands(commands)
     training.add_commands(commands)
+    evaluate.add_commands(commands)
     explain.add_commands(commands)
     scale.add_commands(commands)
     return main

@@ -1,0 +1,137 @@
+"""Downstream table: `musiczoo evaluate` for model x weights x task, then RESULTS.md and a figure.
+
+Usage:
+    python benchmarks/downstream/run.py --tasks DIR [--runs DIR] [--models M ...] [--weights mtt msd none]
+        [--task NAME ...] [--table-only]
+
+--tasks holds the task CSVs written by tasks.py (the audio stays outside the repository). Each row runs
+`nice -n 19 musiczoo evaluate TASK.csv --model M --weights W --out RUNS/TASK/M-W` in a subprocess and
+records its command and wall time in RUNS/TASK/M-W/row.json; a row whose row.json exists is not run again.
+RESULTS.md and accuracy_vs_gflop.png (next to this script) are then rebuilt from every row.json under RUNS.
+"""
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODELS = ("timbral_temporal", "timbral", "temporal", "multiscale", "crnn", "vgg")
+WEIGHTS = ("msd", "none", "mtt")
+
+
+def run_row(task_csv, model, weights, runs):
+    """Runs one row (unless already done) and returns its row.json contents."""
+    out = runs / task_csv.stem / f"{model}-{weights}"
+    record = out / "row.json"
+    if record.is_file():
+        return json.loads(record.read_text())
+    command = ["nice", "-n", "19", sys.executable, "-m", "zoo", "evaluate", str(task_csv), "--model", model,
+               "--weights", weights, "--out", str(out), "--quiet"]
+    started = time.perf_counter()
+    status = subprocess.run(command, check=False).returncode
+    seconds = time.perf_counter() - started
+    if status not in (0, 1):
+        print(f"row failed ({status}): {shlex.join(command)}", file=sys.stderr)
+        return None
+    row = {"task": task_csv.stem, "model": model, "weights": weights, "wall_seconds": round(seconds, 1),
+           "command": shlex.join(["musiczoo", *command[5:]])}
+    record.write_text(json.dumps(row, indent=2) + "\n", encoding="utf-8")
+    return row
+
+
+def rows(runs):
+    """Every finished row under `runs`, with its results.json."""
+    found = []
+    for record in sorted(runs.glob("*/*/row.json")):
+        row = json.loads(record.read_text())
+        row["results"] = json.loads((record.parent / "results.json").read_text())
+        found.append(row)
+    return found
+
+
+def cell(score):
+    return f"{score['mean']:.3f} [{score['low']:.3f}, {score['high']:.3f}]"
+
+
+def table(found):
+    """RESULTS.md's text."""
+    lines = ["# Downstream: frozen-embedding probes on real labelled music", "",
+             "Written by `benchmarks/downstream/run.py` (see README.md here for the data and its provenance). "
+             "Each row: `musiczoo evaluate` with its default protocol (the model's transfer layers pooled by mean "
+             "and max, standardised; logistic regression and a 256-unit MLP; 5-fold stratified cross-validation, "
+             "grouped by artist on 4Q; seed 0). Numbers: mean over the folds and its 95% interval (Student t).", "",
+             "| task | model | weights | clips (skipped) | chance | logistic accuracy | logistic macro-F1 | "
+             "MLP accuracy | MLP macro-F1 | wall time | CPU | command |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in found:
+        results = row["results"]
+        task, scores = results["task"], results["scores"]
+        lines.append(
+            f"| {row['task']} | {row['model']} | {row['weights']} | {task['clips']} ({len(task['skipped'])}) | "
+            f"{task['chance']:.3f} | {cell(scores['logistic']['accuracy'])} | {cell(scores['logistic']['macro_f1'])} "
+            f"| {cell(scores['mlp']['accuracy'])} | {cell(scores['mlp']['macro_f1'])} | {row['wall_seconds']:.0f} s "
+            f"| {results['protocol']['cpu']} | `{row['command']}` |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(found, path):
+    """Logistic-probe accuracy (with its interval) against GFLOP per 3 s patch, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from zoo.models.catalog import card
+
+    tasks = sorted({row["task"] for row in found})
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    markers = {"msd": "o", "mtt": "s", "none": "x"}
+    for axis, task in zip(axes[0], tasks):
+        chance = None
+        for row in (r for r in found if r["task"] == task):
+            accuracy = row["results"]["scores"]["logistic"]["accuracy"]
+            chance = row["results"]["task"]["chance"]
+            gflop = card(row["model"], None).cost["gflop_per_patch"]
+            axis.errorbar(gflop, accuracy["mean"], yerr=[[accuracy["mean"] - accuracy["low"]],
+                                                         [accuracy["high"] - accuracy["mean"]]],
+                          fmt=markers.get(row["weights"], "o"), capsize=3, label=f"{row['model']} {row['weights']}")
+        if chance is not None:
+            axis.axhline(chance, color="grey", linestyle=":", label="chance")
+        axis.set_xscale("log")
+        axis.set_xlabel("GFLOP per 3 s patch")
+        axis.set_ylabel("accuracy (logistic probe, 95% interval)")
+        axis.set_title(task)
+        axis.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=Path, required=True)
+    parser.add_argument("--runs", type=Path, default=None, help="default: TASKS/runs")
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--weights", nargs="+", default=list(WEIGHTS))
+    parser.add_argument("--task", nargs="+", help="task CSV names without .csv (default: every CSV in --tasks)")
+    parser.add_argument("--table-only", action="store_true", help="only rebuild RESULTS.md and the figure")
+    args = parser.parse_args()
+    runs = args.runs or args.tasks / "runs"
+    tasks = [args.tasks / f"{name}.csv" for name in args.task] if args.task else sorted(args.tasks.glob("*.csv"))
+    if not args.table_only:
+        for model in args.models:
+            for task in tasks:
+                for weights in args.weights:
+                    run_row(task, model, weights, runs)
+    found = rows(runs)
+    (HERE / "RESULTS.md").write_text(table(found), encoding="utf-8")
+    if found:
+        figure(found, HERE / "accuracy_vs_gflop.png")
+
+
+if __name__ == "__main__":
+    main()
