@@ -11,7 +11,7 @@ from zoo.cli import main
 from zoo.errors import ZooError
 from zoo.training import embeddings
 from zoo.training.evaluate import evaluate, transfer_layers
-from zoo.training.probes import folds, read_clips
+from zoo.training.probes import folds, interval, read_clips
 
 CLASSES = ("noise", "chords", "clicks")
 PER_CLASS = 6
@@ -107,6 +107,15 @@ def test_grouped_csv_folds_never_split_a_group(collection):
     for train, test in folds(clips.labels, clips.groups, 3, seed=0):
         assert not {clips.groups[i] for i in train} & {clips.groups[i] for i in test}
         assert {clips.labels[i] for i in test} == set(CLASSES)  # still stratified
+
+
+def test_interval_is_student_t_over_folds_within_0_and_1():
+    spread = interval([0.5, 0.6, 0.7])  # sd 0.1 over 3 folds, t(0.975, 2) = 4.303
+    assert spread["mean"] == pytest.approx(0.6)
+    assert spread["high"] - spread["mean"] == pytest.approx(4.3027 * 0.1 / np.sqrt(3), rel=1e-4)
+    assert spread["mean"] - spread["low"] == pytest.approx(spread["high"] - spread["mean"])
+    near_one = interval([0.9, 1.0, 1.0])
+    assert near_one["high"] == 1.0 and near_one["low"] < near_one["mean"] < 1.0
 
 
 def test_folds_need_enough_clips_or_groups():

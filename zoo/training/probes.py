@@ -136,13 +136,18 @@ def probe(name, seed):
 
 
 def interval(values):
-    """Mean and 95% interval (Student t over the folds) of per-fold scores: {mean, low, high, folds}."""
+    """Mean and 95% interval (Student t over the folds, clipped to [0, 1]) of per-fold scores in [0, 1].
+
+    Returns:
+        {mean, low, high, folds}.
+    """
     from scipy import stats
 
     values = np.asarray(values, dtype=np.float64)
     mean = float(values.mean())
     half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return {"mean": mean, "low": mean - half, "high": mean + half, "folds": [float(v) for v in values]}
+    return {"mean": mean, "low": max(0.0, mean - half), "high": min(1.0, mean + half),
+            "folds": [float(v) for v in values]}
 
 
 def cross_validate(features, labels, splits, seed):
