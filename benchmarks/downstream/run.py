@@ -83,7 +83,30 @@ def table(found):
             f"{task['chance']:.3f} | {cell(scores['logistic']['accuracy'])} | {cell(scores['logistic']['macro_f1'])} "
             f"| {cell(scores['mlp']['accuracy'])} | {cell(scores['mlp']['macro_f1'])} | {row['wall_seconds']:.0f} s ({results['timing']['files_extracted']}) "
             f"| {results['protocol']['cpu']} | `{row['command']}` |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + paired(found)) + "\n"
+
+
+def paired(found):
+    """Markdown lines: each pretrained row minus its random-initialisation row, fold by fold (same folds)."""
+    from zoo.training.probes import mean_and_half_width
+
+    lines = ["", "## Pretrained minus random initialisation, paired over the same folds", "",
+             "Accuracy difference per fold (same clips, same seed, so the same folds), mean and 95% interval; "
+             "an interval above 0 says the pretrained weights help on this task.", "",
+             "| task | model | weights | logistic | MLP |", "| --- | --- | --- | --- | --- |"]
+    floors = {(r["task"], r["model"]): r for r in found if r["weights"] == "none" and not r.get("layers")}
+    for row in found:
+        floor = floors.get((row["task"], row["model"]))
+        if row["weights"] == "none" or row.get("layers") or floor is None:
+            continue
+        cells = []
+        for probe in ("logistic", "mlp"):
+            ours = row["results"]["scores"][probe]["accuracy"]["folds"]
+            theirs = floor["results"]["scores"][probe]["accuracy"]["folds"]
+            mean, half = mean_and_half_width([a - b for a, b in zip(ours, theirs)])
+            cells.append(f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]")
+        lines.append(f"| {row['task']} | {row['model']} | {row['weights']} | {cells[0]} | {cells[1]} |")
+    return lines
 
 
 def figure(found, path):

@@ -135,17 +135,21 @@ def probe(name, seed):
     return make_pipeline(StandardScaler(), MLPClassifier(random_state=seed, **options))
 
 
+def mean_and_half_width(values):
+    """Mean and half-width of the 95% Student t interval of per-fold values (any sign)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+
+
 def interval(values):
     """Mean and 95% interval (Student t over the folds, clipped to [0, 1]) of per-fold scores in [0, 1].
 
     Returns:
         {mean, low, high, folds}.
     """
-    from scipy import stats
-
-    values = np.asarray(values, dtype=np.float64)
-    mean = float(values.mean())
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    mean, half = mean_and_half_width(values)
     return {"mean": mean, "low": max(0.0, mean - half), "high": min(1.0, mean + half),
             "folds": [float(v) for v in values]}
 
