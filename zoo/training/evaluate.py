@@ -158,9 +158,9 @@ def plot_confusion(results, path):
     weights = weights_key(None) if results["weights"] is None else results["weights"]
     figure.suptitle(f"{results['model']} ({weights}), {', '.join(results['protocol']['layers'])}: "
                     f"{results['protocol']['folds']}-fold out-of-fold predictions", fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.95))  # room for the title above the panels' own
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110)
+        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
 
 
