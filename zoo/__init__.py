@@ -1,7 +1,7 @@
 """musiczoo: musically motivated neural networks for music audio, from waveform to tags.
 
 Public API: `load`, `list_models`, `card`, `decode_predictions`, `tag`, `tag_many`,
-`extract`, `extract_many`, `export`, `ZooError`. The package is laid out by
+`extract`, `extract_many`, `export`, `evaluate`, `ZooError`. The package is laid out by
 concern: `contract` (shared facts) <- `signal` <- `models` <- `inference` <-
 `training` / `deploy` <- `cli`. The API is imported on first use, so that
 `import musiczoo_runtime.contract` (and `musiczoo --help`) does not load TensorFlow.
@@ -26,6 +26,7 @@ _API = {
     "extract": "zoo.inference.api",
     "extract_many": "zoo.inference.api",
     "export": "zoo.deploy.savedmodel",
+    "evaluate": "zoo.training.evaluate",
 }
 
 __all__ = ["ZooError", "__version__", *_API]

@@ -10,7 +10,7 @@ import argparse
 
 from musiczoo_runtime.command import run_command
 from zoo import __version__
-from zoo.cli import catalog, explain, inference, scale, training
+from zoo.cli import catalog, evaluate, explain, inference, scale, training
 from zoo.cli.startup import import_tensorflow
 
 WITHOUT_TENSORFLOW = ("list", "card", "beam")  # the others run networks here (beam on its workers): TensorFlow first
@@ -25,6 +25,7 @@ def parser():
     catalog.add_commands(commands)
     inference.add_commands(commands)
     training.add_commands(commands)
+    evaluate.add_commands(commands)
     explain.add_commands(commands)
     scale.add_commands(commands)
     return main
