@@ -53,6 +53,9 @@ def generate():
            + "\n\n---\n\n*This page is `benchmarks/rationale/README.md` followed by `RESULTS.md`.*\n")
     _copy(rationale / "accuracy_vs_params.png", "benchmarks/accuracy_vs_params.png")
     _from_benchmarks("RELIABILITY.md", "reliability.md", "This page is")
+    _from_benchmarks("downstream/RESULTS.md", "benchmarks/downstream.md", "This page is")
+    for figure in sorted((BENCHMARKS / "downstream").glob("*.png")):
+        _copy(figure, f"benchmarks/{figure.name}")
 
 
 generate()

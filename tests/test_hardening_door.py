@@ -267,12 +267,12 @@ def test_tensorflow_start_up_notes_stay_off_stderr(write_audio):
 # 25. the default hop is 187 frames (2.992 s), the docs said 3 s
 
 def test_the_hop_help_and_readme_say_what_is_true(capsys):
-    """issue 25 case 25: `--help` and the README name 187 frames and 2.992 s."""
+    """issue 25 case 25: `--help` and the user guide name 187 frames and 2.992 s."""
     with pytest.raises(SystemExit):
         main(["tag", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "187 frames" in help_text and "2.992 s" in help_text
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join((ROOT / "docs" / "guide" / "tagging.md").read_text().split())
     assert "187 frames and patches start 2.992 s apart" in readme
     assert zoo.tag(synth("chords", 7.0), sample_rate=16000, runtime="tensorflow").times[1] == pytest.approx(2.992)
 
