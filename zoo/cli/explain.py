@@ -87,7 +87,7 @@ def cmd_activations(args):
 
     def write(path, acts):
         picture, arrays = targets[path], targets[path].with_suffix(".npz")
-        plot_activations(acts, picture, title=str(path))
+        plot_activations(acts, picture, title=path.name)
         with atomic_path(arrays) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, logmel=acts.logmel, times=acts.times, taggram=acts.taggram.probabilities,
                      taggram_times=acts.taggram.times, **acts.layers)

@@ -31,10 +31,11 @@ class TaggramPrinter:
         output_format: "text", "json" or "csv".
         top: tags per file in text format.
         plots: input path -> PNG path (from `output_paths`), or None for no images.
+        plot_tags: tag rows per image (an int, or "all").
     """
 
-    def __init__(self, output_format, top, plots=None):
-        self.format, self.top, self.plots = output_format, top, plots
+    def __init__(self, output_format, top, plots=None, plot_tags=10):
+        self.format, self.top, self.plots, self.plot_tags = output_format, top, plots, plot_tags
         self.writer = csv.writer(sys.stdout) if output_format == "csv" else None
         self.header = None  # the CSV header, once the first taggram gives the tags
         self.failed_rows = []  # CSV rows of failed files waiting for the header
@@ -42,10 +43,11 @@ class TaggramPrinter:
     def __call__(self, path, taggram):
         self.print(path, taggram)
         if self.plots:
-            from zoo.inference.plots import plot_taggram  # matplotlib loads only when images are asked for
+            from zoo.inference.plots import plot_taggram, recording_logmel  # matplotlib loads only for images
 
             try:
-                plot_taggram(taggram, self.plots[path], title=str(path))
+                plot_taggram(taggram, self.plots[path], recording_logmel(path), title=str(path),
+                             n_tags=self.plot_tags)
             except Exception as error:  # noqa: BLE001 - the tags are out; the image alone failed
                 return file_error(path, error, f"its tags are printed, but its taggram image could not be "
                                                f"written to {self.plots[path]} (--plot needs a folder you can "
@@ -110,7 +112,7 @@ def _print_taggrams(results, files, printer, description):
 def _printer(args, inputs):
     """The TaggramPrinter of `tag` / `predict`, with the --plot folder and image names checked before any work."""
     plots = output_paths(inputs, output_folder(args.plot, "--plot"), ".png") if args.plot else None
-    return TaggramPrinter(args.format, args.top, plots)
+    return TaggramPrinter(args.format, args.top, plots, args.plot_tags)
 
 
 def cmd_tag(args):
@@ -159,7 +161,12 @@ def _add_output_arguments(parser):
                         help="tags shown per file in text format (default: 5)")
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
     parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR (named like "
-                                                      "extract's .npz files)")
+                                                      "extract's .npz files): the log-mel spectrogram above "
+                                                      "the top tags over time")
+    parser.add_argument("--plot-tags", default=10,
+                        type=checked(lambda n: n == "all" or checks.positive_integer(n, "--plot-tags"),
+                                     lambda text: text if text == "all" else int(text)), metavar="N|all",
+                        help="tags drawn in each --plot image, most probable first (default: 10)")
 
 
 def _add_network_options(parser):
