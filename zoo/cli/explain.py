@@ -22,6 +22,7 @@ from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
 from zoo.cli.startup import import_tensorflow
 from zoo.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from zoo.errors import ZooError
+from zoo.progress import Progress
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
@@ -128,7 +129,7 @@ def cmd_report(args):
     explain = {"attribution_tags": args.attribution_tags, "method": args.method, "branches": not args.no_branches,
                "auralised_units": args.auralised_units}
     path = report(args.source, output_folder(args.out, "--out"), args.model, args.weights, args.layer, args.max_columns,
-                  with_filters=not args.no_filters, explain=explain)
+                  with_filters=not args.no_filters, explain=explain, progress=Progress(quiet=args.quiet))
     print(path)
     return OK
 
@@ -195,6 +196,7 @@ def add_explain_commands(subcommands):
     report.add_argument("--auralised-units", type=int, default=3, metavar="N",
                         help="for a file: auralise the N most active first-layer units (0: none; default: 3)")
     report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and its assets")
+    report.add_argument("--quiet", action="store_true", help="no progress on stderr")
     report.set_defaults(run=cmd_report)
 
 

@@ -1,5 +1,7 @@
 """Pictures of attributions: a tag's map over the log-mel, and each branch's share of each tag as bars."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -31,30 +33,34 @@ def plot_attribution(attribution, path, title=None):
     seconds = attribution.n_frames / FRAMES_PER_SECOND
     extent = (0.0, seconds, -0.5, logmel.shape[1] - 0.5)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(min(18.0, 4 + 0.4 * seconds), 6.5), sharex=True)
-    top.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma", extent=extent)
-    top.set_title("log-mel input", fontsize=9)
     signed = attribution.method == "integrated_gradients"
     limit = float(np.percentile(np.abs(maps), 99.5)) or 1.0
-    image = bottom.imshow(maps.T, origin="lower", aspect="auto", extent=extent,
-                          cmap="RdBu_r" if signed else "viridis", vmin=-limit if signed else 0.0, vmax=limit)
+    image = top.imshow(maps.T, origin="lower", aspect="auto", extent=extent, interpolation="nearest",
+                       cmap="RdBu_r" if signed else "viridis", vmin=-limit if signed else 0.0, vmax=limit)
     detail = (f" at {attribution.details['layer']}" if "layer" in attribution.details else
               f" from {attribution.details['baseline']}" if "baseline" in attribution.details else "")
-    bottom.set_title(f"{attribution.method}{detail} for '{attribution.tag}' (red/bright: for the tag)", fontsize=9)
+    top.set_title(f"where the model heard '{attribution.tag}': {attribution.method}{detail} "
+                  f"({'red: for the tag, blue: against' if signed else 'bright: for the tag'}; "
+                  f"black line: the tag's probability)", fontsize=9, loc="left")
+    figure.colorbar(image, ax=top, pad=0.07, fraction=0.03, label="attribution")
     probability = attribution.probabilities
-    twin = bottom.twinx()
+    twin = top.twinx()
     twin.step(np.append(attribution.times, min(seconds, attribution.times[-1] + 3.0)),
               np.append(probability, probability[-1]), where="post", color="black" if signed else "white",
               linewidth=1.5)
     twin.set_ylim(0, 1)
     twin.set_ylabel(f"p({attribution.tag})", fontsize=8)
+    sound = bottom.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma", extent=extent)
+    bottom.set_title("the music under it: log-mel spectrogram", fontsize=9, loc="left")
+    figure.colorbar(sound, ax=bottom, pad=0.07, fraction=0.03, label="loudness (log)")
     for axes in (top, bottom):
         positions, labels = hz_ticks()
         axes.set_yticks(positions)
         axes.set_yticklabels(labels, fontsize=7)
         axes.set_ylabel("Hz")
     bottom.set_xlabel("time (s)")
-    figure.colorbar(image, ax=[top, bottom], pad=0.15, label="attribution")
-    figure.suptitle(f"{title or ''}  {attribution.model} ({attribution.weights})", fontsize=9)
+    figure.suptitle(f"{Path(str(title)).name if title else ''}  {attribution.model} ({attribution.weights})",
+                    fontsize=9)
     _save(figure, path)
 
 
@@ -81,6 +87,6 @@ def plot_branches(result, path, n_tags=12):
         panel.set_title(name, fontsize=9)
     axes[0].set_ylabel("share of the logit (logit units)")
     axes[0].legend(fontsize=8)
-    figure.suptitle(f"{result.label}: {result.model} ({result.weights}); reference: {result.reference}", fontsize=8)
+    figure.suptitle(f"{Path(str(result.label)).name}: {result.model} ({result.weights}); reference: {result.reference}", fontsize=8)
     figure.tight_layout()
     _save(figure, path)
