@@ -8,14 +8,16 @@ A command makes one `Progress` and runs its work in stages:
             ...
             advance()
 
-On a terminal each stage is a tqdm bar (rate and time left). When stderr is not a
-terminal (a log file, CI) each stage prints one line when it starts and one when
-it ends, and a line of how far it got whenever `every` seconds passed since the
-last one, so a log never stays silent for long. `quiet` prints nothing. The
+On a terminal each stage is a tqdm bar (rate and time left), redrawn every
+`every` seconds even between steps so the clock keeps moving. When stderr is not
+a terminal (a log file, CI) each stage prints one line when it starts and one
+when it ends, and every `every` seconds a line of how far it got, so a log never
+stays silent for long, even inside one long step. `quiet` prints nothing. The
 library's functions take a `Progress` and default to `SILENT`.
 """
 
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -53,25 +55,44 @@ class Progress:
         if getattr(stream, "isatty", lambda: False)():
             from tqdm import tqdm
 
-            with tqdm(total=total, desc=name, unit=unit, file=stream, leave=True) as bar:
+            with tqdm(total=total, desc=name, unit=unit, file=stream, leave=True) as bar, \
+                    _every(self.every, bar.refresh):
                 yield bar.update
             return
-        began = last = time.monotonic()
+        began = time.monotonic()
         done = 0
         units = unit + ("es" if unit.endswith(("ch", "sh", "s")) else "s")
         of = f"/{total}" if total else ""
         print(f"{name}: started ({total} {units})" if total else f"{name}: started", file=stream, flush=True)
 
-        def advance(n=1):
-            nonlocal done, last
-            done += n
-            now = time.monotonic()
-            if now - last >= self.every:
-                last = now
-                print(f"{name}: {done}{of} {units} done, {now - began:.0f} s", file=stream, flush=True)
+        def report():
+            print(f"{name}: {done}{of} {units} done, {time.monotonic() - began:.0f} s", file=stream, flush=True)
 
-        yield advance
+        def advance(n=1):
+            nonlocal done
+            done += n
+
+        with _every(self.every, report):
+            yield advance
         print(f"{name}: done in {time.monotonic() - began:.0f} s", file=stream, flush=True)
+
+
+@contextmanager
+def _every(seconds, action):
+    """Calls `action()` from a background thread every `seconds` while the block runs."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(seconds):
+            action()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 SILENT = Progress(quiet=True)

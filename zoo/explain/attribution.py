@@ -38,7 +38,7 @@ from zoo.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL,
 from zoo.errors import ZooError
 from zoo.explain.network import open_network
 from zoo.explain.path_integral import integrate_path
-from zoo.explain.recording import frame_values, read_recording
+from zoo.explain.recording import Recording, frame_values, read_recording
 from zoo.explain.stft import apply_mel_mask
 
 METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
@@ -308,7 +308,8 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
     """Attributes a tag to the time-frequency bins of a recording's log-mel patches.
 
     Args:
-        audio: path, or array with `sample_rate`.
+        audio: path, array with `sample_rate`, or a `zoo.explain.recording.Recording` already read (to
+            explain several tags of one recording with one decode and one front-end pass).
         model, weights: catalog name and weight tag (or a fine-tuned model folder).
         tag: one of the model's tags.
         method: "saliency", "smoothgrad", "integrated_gradients" or "gradcam".
@@ -330,7 +331,7 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
     network = open_network(model, weights)
     tag_index(network, tag)
     check_method(method, baseline)
-    recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
+    recording = audio if isinstance(audio, Recording) else read_recording(audio, sample_rate, hop_seconds, last_patch)
     maps, logits, details = attribute_patches(recording.patches, model, weights, tag, method, layer=layer,
                                               samples=samples, noise=noise, baseline=baseline, tolerance=tolerance,
                                               max_points=max_points, seed=seed, progress=progress)
