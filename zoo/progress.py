@@ -66,7 +66,8 @@ class Progress:
         print(f"{name}: started ({total} {units})" if total else f"{name}: started", file=stream, flush=True)
 
         def report():
-            print(f"{name}: {done}{of} {units} done, {time.monotonic() - began:.0f} s", file=stream, flush=True)
+            so_far = f"{done}{of} {units} done" if total else "working"
+            print(f"{name}: {so_far}, {time.monotonic() - began:.0f} s", file=stream, flush=True)
 
         def advance(n=1):
             nonlocal done

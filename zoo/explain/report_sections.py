@@ -91,13 +91,13 @@ def branch_section(audio, out_dir, model, weights, tags, progress=SILENT, patche
     rows = "".join(f"<tr><td>{html.escape(t)}</td><td>{summary[t]['probability']:.2f}</td>"
                    + "".join(f"<td>{fraction(t, b):.0%}</td>" for b in result.branches) + "</tr>" for t in top)
     return ("<h2>Timbre or rhythm: which half of the network found each tag</h2>"
-            f"<p>The model has a timbral branch (tall filters: the colour of the sound) and a temporal branch "
+            "<p>The model has a timbral branch (tall filters: the colour of the sound) and a temporal branch "
             "(long filters: rhythm and tempo). For each tag, most probable first, the table splits the tag's "
             "evidence (how much higher the model scores the tag here than on average music) between them; the "
             "two fractions add up to about 100%. A branch above 100% with the other below 0 means the branches "
             "disagree and the first wins.</p>"
             f"<table><tr><th>tag</th><th>probability</th>{head}</tr>{rows}</table>"
-            f"<details><summary>The same in logit units, with ablation</summary>"
+            "<details><summary>The same in logit units, with ablation</summary>"
             f'<p class="note">Integrated gradients at the branch concatenation from the '
             f"{html.escape(result.reference)} (largest completeness gap {np.abs(result.gaps).max():.1e} logit), and "
             "ablation (a branch replaced by that mean). Bars are in logit units, so a tag with a large evidence "
