@@ -59,7 +59,8 @@ def plot_activations(acts, path, title=""):
                           interpolation="nearest", extent=(*extent, -0.5, values.shape[1] - 0.5))
         ax.set_ylabel("unit")
         ax.set_title(f"{name}: {values.shape[1]} units ordered by time of peak, each scaled from its minimum to its "
-                     f"maximum" + (f"; {flat} stay silent on this recording (top rows)" if flat else ""), fontsize=9, loc="left")
+                     "maximum" + (f"; {flat} stay silent on this recording (top rows)" if flat else ""),
+                     fontsize=9, loc="left")
         figure.colorbar(image, ax=ax, pad=0.01, fraction=0.02)
     taggram = acts.taggram
     top = np.argsort(-taggram.clip_probabilities, kind="stable")[:TOP_TAGS]
