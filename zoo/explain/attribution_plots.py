@@ -87,6 +87,7 @@ def plot_branches(result, path, n_tags=12):
         panel.set_title(name, fontsize=9)
     axes[0].set_ylabel("share of the logit (logit units)")
     axes[0].legend(fontsize=8)
-    figure.suptitle(f"{Path(str(result.label)).name}: {result.model} ({result.weights}); reference: {result.reference}", fontsize=8)
+    figure.suptitle(f"{Path(str(result.label)).name}: {result.model} ({result.weights}); "
+                    f"reference: {result.reference}", fontsize=8)
     figure.tight_layout()
     _save(figure, path)
