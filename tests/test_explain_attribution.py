@@ -72,6 +72,19 @@ def test_integrated_gradients_are_complete_within_1e_3(model, tag, signal, basel
            f"{result.details['evaluations'].max()} gradients (bar: 1e-3)")
 
 
+def test_the_default_integrated_gradients_keep_to_their_budget_and_state_the_gap():
+    from zoo.explain.attribution import FAST_MAX_POINTS, attribute, completeness_sentence, evidence_share
+
+    result = attribute(synth("chords", 6.0), "crnn", "mtt", "piano", "integrated_gradients", sample_rate=SR)
+    gap = result.details["completeness_gap"]
+    expected = result.logits - result.details["baseline_logit"]
+    assert np.allclose(result.maps.reshape(len(gap), -1).sum(axis=1) - expected, gap, atol=1e-5)
+    assert result.details["evaluations"].max() <= FAST_MAX_POINTS == result.details["max_points"]
+    share, largest = evidence_share(result)
+    assert share == pytest.approx(1 - np.abs(gap).sum() / np.abs(expected).sum()) and largest == np.abs(gap).max()
+    assert f"{share:.1%} of the tag's evidence" in completeness_sentence(result)
+
+
 def test_the_commands_offer_the_library_s_methods():
     from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
     from zoo.explain.attribution import METHODS
