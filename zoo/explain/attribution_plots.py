@@ -32,17 +32,17 @@ def plot_attribution(attribution, path, title=None):
     maps = frame_values(attribution.maps, attribution.starts, attribution.n_frames)
     seconds = attribution.n_frames / FRAMES_PER_SECOND
     extent = (0.0, seconds, -0.5, logmel.shape[1] - 0.5)
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(min(18.0, 4 + 0.4 * seconds), 6.5), sharex=True)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(max(10.0, min(18.0, 4 + 0.4 * seconds)), 6.5), sharex=True)
     signed = attribution.method == "integrated_gradients"
     limit = float(np.percentile(np.abs(maps), 99.5)) or 1.0
     image = top.imshow(maps.T, origin="lower", aspect="auto", extent=extent, interpolation="nearest",
                        cmap="RdBu_r" if signed else "viridis", vmin=-limit if signed else 0.0, vmax=limit)
     detail = (f" at {attribution.details['layer']}" if "layer" in attribution.details else
               f" from {attribution.details['baseline']}" if "baseline" in attribution.details else "")
-    top.set_title(f"where the model heard '{attribution.tag}': {attribution.method}{detail} "
-                  f"({'red: for the tag, blue: against' if signed else 'bright: for the tag'}; "
-                  f"black line: the tag's probability)", fontsize=9, loc="left")
-    figure.colorbar(image, ax=top, pad=0.07, fraction=0.03, label="attribution")
+    top.set_title(f"where the model heard '{attribution.tag}' "
+                  f"({'red: for the tag, blue: against' if signed else 'bright: for the tag'}; line: its probability)"
+                  f"\n{attribution.method}{detail}", fontsize=9, loc="left")
+    figure.colorbar(image, ax=top, pad=0.1, fraction=0.03, label="attribution")
     probability = attribution.probabilities
     twin = top.twinx()
     twin.step(np.append(attribution.times, min(seconds, attribution.times[-1] + 3.0)),
@@ -52,7 +52,7 @@ def plot_attribution(attribution, path, title=None):
     twin.set_ylabel(f"p({attribution.tag})", fontsize=8)
     sound = bottom.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma", extent=extent)
     bottom.set_title("the music under it: log-mel spectrogram", fontsize=9, loc="left")
-    figure.colorbar(sound, ax=bottom, pad=0.07, fraction=0.03, label="loudness (log)")
+    figure.colorbar(sound, ax=bottom, pad=0.1, fraction=0.03, label="loudness (log)")
     for axes in (top, bottom):
         positions, labels = hz_ticks()
         axes.set_yticks(positions)
