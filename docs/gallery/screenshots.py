@@ -3,7 +3,7 @@
 Writes each report into OUT (default /tmp/musiczoo-gallery), opens it in Debian's headless
 Chromium (as tests/test_explain_report.py does) and saves a small PNG of the page here.
 
-    .venv/bin/python docs/gallery/screenshots.py [OUT]
+    .venv/bin/python docs/gallery/screenshots.py [OUT] [--song-only] [--no-filters]
 """
 
 import sys
@@ -25,7 +25,7 @@ from zoo.progress import Progress  # noqa: E402
 WIDTH = 1400  # browser window; the saved picture is halved
 
 
-def song_like(path, seconds=15.0):
+def song_like(path, seconds=6.0):
     """Chords over a click track, 16 kHz, written to `path`."""
     mix = 0.6 * synth("chords", seconds) + 0.4 * synth("clicks", seconds)
     soundfile.write(path, mix.astype(np.float32), 16000)
@@ -56,12 +56,15 @@ def screenshot(page, picture):
 
 
 def main():
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/musiczoo-gallery")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = Path(args[0] if args else "/tmp/musiczoo-gallery")
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress()
-    for name, audio in (("song_like", song_like(out / "song_like.wav")),
-                        ("traveling_minstrels", ROOT / "examples" / "traveling_minstrels.ogg")):
-        page = report(audio, out / name, progress=progress)
+    clips = [("song_like", song_like(out / "song_like.wav"))]
+    if "--song-only" not in sys.argv:
+        clips.append(("traveling_minstrels", ROOT / "examples" / "traveling_minstrels.ogg"))
+    for name, audio in clips:
+        page = report(audio, out / name, with_filters="--no-filters" not in sys.argv, progress=progress)
         screenshot(page, HERE / f"report_{name}.png")
         print(HERE / f"report_{name}.png", flush=True)
 
