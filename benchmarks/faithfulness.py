@@ -37,7 +37,8 @@ from zoo.explain.recording import read_recording  # noqa: E402
 FRACTIONS = np.round(np.arange(0, 0.51, 0.05), 2)
 MODELS = ("timbral_temporal", "vgg", "crnn")
 RANDOM_ORDERS = 3
-IG_TOLERANCE = float("inf")  # one uniform grid of 16 intervals (31 gradients): deletion tests the order, not the sum
+# one uniform grid of 16 intervals (16 gradients, the inner edges by forward passes): deletion tests the order
+IG_TOLERANCE = float("inf")
 VARIANTS = {  # column of the results: (label in the table and plot, method, its settings)
     "saliency": ("saliency", "saliency", {}),
     "smoothgrad": ("smoothgrad", "smoothgrad", {"samples": 8}),

@@ -60,7 +60,8 @@ def test_integrated_gradients_are_complete_within_1e_3(model, tag, signal, basel
     from zoo.explain.attribution import attribute
 
     waveform = drum_loop(3.0) if signal == "drums" else synth(signal, 3.0)
-    result = attribute(waveform, model, "mtt", tag, "integrated_gradients", sample_rate=SR, baseline=baseline)
+    result = attribute(waveform, model, "mtt", tag, "integrated_gradients", sample_rate=SR, baseline=baseline,
+                       tolerance=1e-3)
     gap = result.details["completeness_gap"]
     total = result.maps.reshape(len(gap), -1).sum(axis=1)
     expected = result.logits - result.details["baseline_logit"]
@@ -69,6 +70,19 @@ def test_integrated_gradients_are_complete_within_1e_3(model, tag, signal, basel
     assert baseline in result.details["baseline"]
     report(f"input IG from the {baseline} baseline, {model}, 3 s {signal}: gap {np.abs(gap).max():.1e} with "
            f"{result.details['evaluations'].max()} gradients (bar: 1e-3)")
+
+
+def test_the_default_integrated_gradients_keep_to_their_budget_and_state_the_gap():
+    from zoo.explain.attribution import FAST_MAX_POINTS, attribute, completeness_sentence, evidence_share
+
+    result = attribute(synth("chords", 6.0), "crnn", "mtt", "piano", "integrated_gradients", sample_rate=SR)
+    gap = result.details["completeness_gap"]
+    expected = result.logits - result.details["baseline_logit"]
+    assert np.allclose(result.maps.reshape(len(gap), -1).sum(axis=1) - expected, gap, atol=1e-5)
+    assert result.details["evaluations"].max() <= FAST_MAX_POINTS == result.details["max_points"]
+    share, largest = evidence_share(result)
+    assert share == pytest.approx(1 - np.abs(gap).sum() / np.abs(expected).sum()) and largest == np.abs(gap).max()
+    assert f"{share:.1%} of the tag's evidence" in completeness_sentence(result)
 
 
 def test_the_commands_offer_the_library_s_methods():
@@ -203,7 +217,7 @@ def test_the_commands_write_pictures_audio_and_tables(write_audio, tmp_path, cap
 def test_attribute_command_integrated_gradients_from_silence(write_audio, tmp_path, capsys):
     path = write_audio("loop.wav", drum_loop(3.0), SR)
     assert main(["explain", "attribute", str(path), "--tag", "drums", "--model", "crnn", "--method",
-                 "integrated_gradients", "--baseline", "silence", "--out", str(tmp_path)]) == 0
+                 "integrated_gradients", "--baseline", "silence", "--tolerance", "1e-3", "--out", str(tmp_path)]) == 0
     saved = np.load(tmp_path / "loop.drums.integrated_gradients.npz")
     gap = saved["maps"].reshape(len(saved["logits"]), -1).sum(axis=1) - (saved["logits"] - saved["baseline_logit"])
     assert np.abs(gap).max() <= 1e-3 + 1e-5

@@ -10,7 +10,7 @@ from scipy.signal import lombscargle
 import musiczoo_runtime.contract
 import zoo
 from zoo.explain import filters
-from zoo.explain.axes import FRAMES_PER_SECOND, mel_centres
+from zoo.signal.axes import FRAMES_PER_SECOND, mel_centres
 from zoo.explain.filter_plots import write_filter_map
 from zoo.explain.filters import periodicities, timbral_bands
 from zoo.signal.logmel import logmel_frontend

@@ -82,11 +82,14 @@ def test_the_recording_report_opens_in_chromium(tmp_path, browser, report):
     assert sum(src.startswith("attribution.") and src.endswith(".integrated_gradients.ogg") for src in durations) == 2
     assert sum(src.startswith("auralised.timbral_") for src in durations) == 3
     sources = {src for src, _, _ in state["images"]}
-    assert {"activations.png", "branches.png", "filters/null.png", "filters/temporal_128_conv.png"} <= sources
+    assert {"activations.png", "taggram.png", "branches.png", "filters/null.png",
+            "filters/temporal_128_conv.png"} <= sources
     assert sum(src.startswith("attribution.") and src.endswith(".integrated_gradients.png") for src in sources) == 2
-    assert page.read_text().count("Completeness: the map sums") == 2
     html = page.read_text()
+    assert html.count("How much of the tag's evidence the map accounts for: <b>") == 2
     assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert str(tmp_path) not in html and "song.flac" in html  # the file's name only, no absolute path
+    assert "<details>" in html
 
 
 @pytest.mark.slow

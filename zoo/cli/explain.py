@@ -23,6 +23,7 @@ from musiczoo_runtime.cli_common import (
 from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
 from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
+from zoo.progress import Progress
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
@@ -86,7 +87,7 @@ def cmd_activations(args):
 
     def write(path, acts):
         picture, arrays = targets[path], targets[path].with_suffix(".npz")
-        plot_activations(acts, picture, title=str(path))
+        plot_activations(acts, picture, title=path.name)
         with atomic_path(arrays) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, logmel=acts.logmel, times=acts.times, taggram=acts.taggram.probabilities,
                      taggram_times=acts.taggram.times, **acts.layers)
@@ -133,10 +134,11 @@ def cmd_report(args):
 
     explain = {"attribution_tags": args.attribution_tags, "method": args.method, "branches": not args.no_branches,
                "auralised_units": args.auralised_units}
+    progress = Progress(quiet=args.quiet)
 
     def write(folder):
         return report(args.source, folder, args.model, args.weights, args.layer, args.max_columns,
-                      with_filters=not args.no_filters, explain=explain)
+                      with_filters=not args.no_filters, explain=explain, progress=progress)
 
     if in_place:
         print(write(out))
@@ -212,6 +214,7 @@ def add_explain_commands(subcommands):
     report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and its assets")
     report.add_argument("--force", action="store_true", help="replace the report already in --out (the folder "
                                                              "is replaced whole, once the new report is complete)")
+    report.add_argument("--quiet", action="store_true", help="no progress on stderr")
     report.set_defaults(run=cmd_report)
 
 

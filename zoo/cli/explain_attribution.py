@@ -4,8 +4,9 @@ import csv
 from pathlib import Path
 
 from musiczoo_runtime import checks
-from musiczoo_runtime.cli_common import OK, count, each_result, output_folder, per_file_outputs
+from musiczoo_runtime.cli_common import OK, checked, count, each_result, output_folder, per_file_outputs
 from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
+from zoo.progress import Progress
 
 ATTRIBUTION_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")  # zoo.explain.attribution.METHODS
 
@@ -39,12 +40,15 @@ def cmd_attribute(args):
     import numpy as np
 
     from musiczoo_runtime.atomic import atomic_path
-    from zoo.explain.attribution import attribute
+    from zoo.explain.attribution import attribute, completeness_sentence
     from zoo.explain.attribution_plots import plot_attribution
 
     out = output_folder(args.out, "--out")
     path = Path(args.file)
-    result = attribute(path, args.model, args.weights, args.tag, args.method, layer=args.layer, baseline=args.baseline)
+    with Progress(quiet=args.quiet).stage(f"{args.method} for {args.tag}", unit="patch") as advance:
+        result = attribute(path, args.model, args.weights, args.tag, args.method, layer=args.layer,
+                           baseline=args.baseline, tolerance=args.tolerance, max_points=args.max_points,
+                           progress=advance)
     stem = f"{path.stem}.{args.tag.replace('/', '_')}.{args.method}"  # has dots: no Path.with_suffix below
     picture, arrays, audio = (out / f"{stem}.{kind}" for kind in ("png", "npz", "wav"))
     plot_attribution(result, picture, title=path.name)
@@ -54,8 +58,7 @@ def cmd_attribute(args):
         np.savez(handle, logmel=result.logmel, maps=result.maps, times=result.times, logits=result.logits, **extra)
     print(arrays, flush=True)
     if "completeness_gap" in result.details:
-        print(f"completeness: largest |sum of attributions - (logit - baseline logit)| = "
-              f"{np.abs(result.details['completeness_gap']).max():.2e}", flush=True)
+        print(completeness_sentence(result), flush=True)
     if args.listen:
         _write_wav(audio, result.listen())
     return OK
@@ -134,6 +137,15 @@ def add_explain_commands(commands):
     attribute.add_argument("--layer", help="Grad-CAM's convolution layer (default: the last convolution)")
     attribute.add_argument("--baseline", default="mean", choices=("mean", "silence"),
                            help="integrated gradients' starting point: each patch's mean log-mel (default) or silence")
+    attribute.add_argument("--tolerance", type=checked(lambda t: checks.positive_number(t, "--tolerance")),
+                           metavar="T",
+                           help="integrated gradients: refine each patch's path until its attributions sum to "
+                                "logit - baseline logit within T (e.g. 1e-3; slower). Default: a fixed budget of "
+                                "gradients per patch, the gap reached is printed")
+    attribute.add_argument("--max-points", type=count("--max-points", 2048), metavar="N",
+                           help="integrated gradients: most gradients per patch (default: 16, or 2048 with "
+                                "--tolerance)")
+    attribute.add_argument("--quiet", action="store_true", help="no progress on stderr")
     attribute.add_argument("--listen", action="store_true", help="also write the recording masked by the map")
     _model_arguments(attribute)
     attribute.set_defaults(run=cmd_attribute)

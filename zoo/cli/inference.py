@@ -1,10 +1,12 @@
 """`musiczoo tag`, `extract` (alias `features`) and `predict`: recordings in, tags or features out."""
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.cli_common import (
     add_audio_arguments,
     add_feature_output_arguments,
     add_patch_arguments,
     add_runtime_argument,
+    checked,
     each_result,
     find_inputs,
     output_folder,
@@ -23,10 +25,10 @@ def _printer(args, inputs):
     plots = output_paths(inputs, output_folder(args.plot, "--plot"), ".png")
 
     def plot(path, taggram):
-        from zoo.inference.plots import plot_taggram  # matplotlib loads only when images are asked for
+        from zoo.inference.plots import plot_taggram, recording_logmel  # matplotlib loads only for images
 
         try:
-            plot_taggram(taggram, plots[path], title=str(path))
+            plot_taggram(taggram, plots[path], recording_logmel(path), title=str(path), n_tags=args.plot_tags)
         except Exception as error:  # noqa: BLE001 - the tags are out; the image alone failed
             return file_error(path, error, f"its tags are printed, but its taggram image could not be "
                                            f"written to {plots[path]} (--plot needs a folder you can write to)")
@@ -76,7 +78,12 @@ def cmd_extract(args):
 def _add_output_arguments(parser):
     add_output_arguments(parser)
     parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR (named like "
-                                                      "extract's .npz files)")
+                                                      "extract's .npz files): the log-mel spectrogram above "
+                                                      "the top tags over time")
+    parser.add_argument("--plot-tags", default=10,
+                        type=checked(lambda n: n == "all" or checks.positive_integer(n, "--plot-tags"),
+                                     lambda text: text if text == "all" else int(text)), metavar="N|all",
+                        help="tags drawn in each --plot image, most probable first (default: 10)")
 
 
 def _add_network_options(parser):

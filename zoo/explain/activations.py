@@ -29,7 +29,7 @@ from musiczoo_runtime.contract import (
     samples_in,
 )
 from musiczoo_runtime.errors import ZooError
-from zoo.explain.axes import FRAMES_PER_SECOND
+from zoo.signal.axes import FRAMES_PER_SECOND
 from zoo.explain.network import open_network
 from zoo.inference import pipeline
 from zoo.inference.api import only

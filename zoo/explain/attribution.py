@@ -17,7 +17,10 @@ Gradients are taken with `tf.GradientTape` with respect to the log-mel patch
   midpoint sum on an adaptive grid refined where the gradient changes until
   the attribution sums to logit(x) - logit(x') within `tolerance` for every
   patch (`zoo.explain.path_integral`), or `max_points` gradients are spent;
-  the remaining gap is kept per patch.
+  the remaining gap is kept per patch. By default a patch gets at most
+  `FAST_MAX_POINTS` gradients (chosen from `benchmarks/attribution_speed.py`'s
+  accuracy-time curve, so a 30 s clip takes about a minute or two on 2 cores);
+  an explicit `tolerance` refines until it is met (up to `EXACT_MAX_POINTS`).
 - `gradcam`: ReLU of the layer's feature maps weighted by their mean gradient
   (Selvaraju et al. 2017), resized to the patch (bilinear; a layer without a
   mel axis gives the same value to every band). Default layer: the network's
@@ -42,12 +45,21 @@ from musiczoo_runtime.contract import (
 from musiczoo_runtime.errors import ZooError
 from zoo.explain.network import open_network
 from zoo.explain.path_integral import integrate_path
-from zoo.explain.recording import frame_values, read_recording
+from zoo.explain.recording import Recording, frame_values, read_recording
 from zoo.explain.stft import apply_mel_mask
 
 METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
 BASELINES = {"mean": "each patch's mean log-mel", "silence": "silence (log-mel 0)"}  # integrated gradients
 CHUNK = 8  # inputs per backward pass (bounds memory: the musicnn branches keep ~50 MB per patch)
+FAST_TOLERANCE, FAST_MAX_POINTS = 1e-2, 16  # integrated gradients by default (benchmarks/attribution_speed.py)
+EXACT_MAX_POINTS = 2048  # the budget when a tolerance is asked for
+
+
+def ig_budget(tolerance=None, max_points=None):
+    """(tolerance, max_points) of integrated gradients: the fast default, or refinement to an asked tolerance."""
+    if tolerance is None:
+        return FAST_TOLERANCE, FAST_MAX_POINTS if max_points is None else max_points
+    return tolerance, EXACT_MAX_POINTS if max_points is None else max_points
 
 
 @dataclass
@@ -93,6 +105,21 @@ class Attribution:
         return apply_mel_mask(self.waveform, frames / peak if peak > 0 else frames)
 
 
+def evidence_share(result):
+    """Integrated gradients: the share of the tag's evidence (logit - baseline logit, over all patches) that the
+    map accounts for, 1 - sum |gap| / sum |logit - baseline logit|; and the largest |gap| of a patch."""
+    gap = np.abs(result.details["completeness_gap"])
+    rise = np.abs(result.logits - result.details["baseline_logit"]).sum()
+    return (1.0 - gap.sum() / rise if rise > 0 else 1.0), float(gap.max())
+
+
+def completeness_sentence(result):
+    """One line saying how complete an integrated-gradients map is, in words and numbers."""
+    share, largest = evidence_share(result)
+    return (f"completeness: the map accounts for {share:.1%} of the tag's evidence (logit - baseline logit); "
+            f"largest gap on a patch {largest:.2e} logit (--tolerance T refines further)")
+
+
 def tag_index(network, tag):
     """Column of `tag` in the network's output; ZooError listing the tags for an unknown one."""
     if tag not in network.tags:
@@ -117,6 +144,27 @@ def convolutions(network):
     """Names of the network's convolution layers, in order (the layers Grad-CAM accepts)."""
     return [layer.name for layer in network.keras_model.layers
             if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D))]
+
+
+@lru_cache(maxsize=4)
+def _forward(model, weights):
+    """tf.function of (patches, tag): the tag's logit alone `[n]` (no gradient, about a third of the cost)."""
+    network = open_network(model, weights)
+    logits = keras.Model(network.keras_model.input, _logit_output(network.keras_model))
+    spec = [tf.TensorSpec([None, PATCH_FRAMES, N_MELS], tf.float32), tf.TensorSpec([], tf.int32)]
+
+    @tf.function(input_signature=spec)
+    def forward(patches, tag):
+        return tf.gather(logits(patches, training=False), tag, axis=-1)
+
+    return forward
+
+
+def _logits(forward, inputs, tag):
+    """The tag's logit `[n]` of inputs `[n, 187, 96]`, in chunks."""
+    tag = tf.constant(tag, tf.int32)
+    return np.concatenate([forward(tf.constant(inputs[i:i + 4 * CHUNK], tf.float32), tag).numpy()
+                           for i in range(0, len(inputs), 4 * CHUNK)])
 
 
 @lru_cache(maxsize=4)
@@ -178,14 +226,16 @@ def baseline_patches(patches, baseline):
     return np.broadcast_to(patches.mean(axis=(1, 2), keepdims=True), patches.shape).astype(np.float32)
 
 
-def integrated_gradients(gradient, patches, tag, baselines, tolerance=1e-3, max_points=2048):
+def integrated_gradients(gradient, forward, patches, tag, baselines, tolerance=1e-3, max_points=2048,
+                         progress=None):
     """Integrated gradients of each patch on an adaptive grid, complete within `tolerance`.
 
     Args:
-        gradient: tf.function (inputs, tag) -> (logits, gradients).
+        gradient: tf.function (inputs, tag) -> (logits, gradients); forward: (inputs, tag) -> logits.
         patches: `[patches, ...]`; baselines: one per patch, like `patches` (or broadcastable to it).
         tag: output column.
         tolerance, max_points: see `zoo.explain.path_integral.integrate_path`.
+        progress: optional callable `progress(n)`, told as patches are done.
 
     Returns:
         (attributions like `patches`, logits `[patches]`, baseline logits `[patches]`, gaps `[patches]`,
@@ -193,8 +243,8 @@ def integrated_gradients(gradient, patches, tag, baselines, tolerance=1e-3, max_
     """
     patches = np.asarray(patches, np.float32)
     baselines = np.broadcast_to(np.asarray(baselines, np.float32), patches.shape)
-    logits = _chunked(gradient, patches, tag)[0]
-    baseline_logits = _chunked(gradient, np.ascontiguousarray(baselines), tag)[0]
+    logits = _logits(forward, patches, tag)
+    baseline_logits = _logits(forward, np.ascontiguousarray(baselines), tag)
     out, gaps, used = np.zeros_like(patches), np.zeros(len(patches)), np.zeros(len(patches), int)
     for i, (patch, baseline) in enumerate(zip(patches, baselines)):
         delta = patch - baseline
@@ -203,14 +253,23 @@ def integrated_gradients(gradient, patches, tag, baselines, tolerance=1e-3, max_
             values, grads = _chunked(gradient, baseline[None] + alphas[:, None, None] * delta[None], tag)
             return values[:, None], (grads * delta[None]).reshape(len(alphas), -1, 1)
 
+        def outputs(alphas):
+            return _logits(forward, baseline[None] + alphas[:, None, None] * delta[None], tag)[:, None]
+
         total, gap, used[i] = integrate_path(evaluate, [baseline_logits[i]], [logits[i]], tolerance,
-                                             max_points=max_points, batch=4 * CHUNK)
+                                             max_points=max_points, batch=4 * CHUNK, outputs=outputs)
         out[i], gaps[i] = total.reshape(patch.shape), gap[0]
+        _done(progress, 1)
     return out, logits, baseline_logits, gaps, used
 
 
+def _done(progress, n):
+    if progress is not None:
+        progress(n)
+
+
 def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=None, samples=16, noise=0.15,
-                      baseline="mean", tolerance=1e-3, max_points=2048, seed=0):
+                      baseline="mean", tolerance=None, max_points=None, seed=0, progress=None):
     """Attribution maps for log-mel patches (see `attribute` for the arguments).
 
     Returns:
@@ -228,30 +287,36 @@ def attribute_patches(patches, model, weights, tag, method="saliency", *, layer=
             raise ZooError(f"Grad-CAM needs a convolution layer of {network.name}; {layer!r} is not one. "
                            f"Choose from {', '.join(convolutions(network))}")
         logits, maps = _chunked(_functions(model, weights, layer), patches, column)
+        _done(progress, len(patches))
         return maps, logits, {"layer": layer}
     if layer is not None:
         raise ZooError(f"layer= is for Grad-CAM; {method} attributes the log-mel input itself")
     gradient = _functions(model, weights, None)
     if method == "saliency":
         logits, grads = _chunked(gradient, patches, column)
+        _done(progress, len(patches))
         return np.abs(grads), logits, {}
     if method == "smoothgrad":
         logits = _chunked(gradient, patches, column)[0]
-        return _smoothgrad(gradient, patches, column, samples, noise, seed), logits, {"samples": samples,
-                                                                                     "noise": noise}
-    maps, logits, baseline_logits, gaps, used = integrated_gradients(gradient, patches, column, baselines, tolerance,
-                                                                     max_points)
+        maps = _smoothgrad(gradient, patches, column, samples, noise, seed)
+        _done(progress, len(patches))
+        return maps, logits, {"samples": samples, "noise": noise}
+    tolerance, max_points = ig_budget(tolerance, max_points)
+    maps, logits, baseline_logits, gaps, used = integrated_gradients(gradient, _forward(model, weights), patches,
+                                                                     column, baselines, tolerance, max_points, progress)
     return maps, logits, {"baseline": BASELINES[baseline], "baseline_logit": baseline_logits,
-                          "completeness_gap": gaps, "evaluations": used, "tolerance": tolerance}
+                          "completeness_gap": gaps, "evaluations": used, "tolerance": tolerance,
+                          "max_points": max_points}
 
 
 def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", method="saliency", *, layer=None,
               sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH, samples=16,
-              noise=0.15, baseline="mean", tolerance=1e-3, max_points=2048, seed=0):
+              noise=0.15, baseline="mean", tolerance=None, max_points=None, seed=0, progress=None):
     """Attributes a tag to the time-frequency bins of a recording's log-mel patches.
 
     Args:
-        audio: path, or array with `sample_rate`.
+        audio: path, array with `sample_rate`, or a `zoo.explain.recording.Recording` already read (to
+            explain several tags of one recording with one decode and one front-end pass).
         model, weights: catalog name and weight tag (or a fine-tuned model folder).
         tag: one of the model's tags.
         method: "saliency", "smoothgrad", "integrated_gradients" or "gradcam".
@@ -260,7 +325,9 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
         samples, noise, seed: SmoothGrad's noisy copies, noise level (share of the patch's range), seed.
         baseline: integrated gradients' starting point, "mean" (each patch's mean log-mel) or "silence".
         tolerance, max_points: integrated gradients' completeness tolerance and most gradient evaluations
-            per patch (the adaptive grid of `zoo.explain.path_integral`).
+            per patch (the adaptive grid of `zoo.explain.path_integral`); both None: the fast default
+            (`FAST_MAX_POINTS`); a tolerance alone: refined until met (up to `EXACT_MAX_POINTS`).
+        progress: optional callable `progress(n)`, told as patches are done.
 
     Returns:
         Attribution (`logmel`, `maps`, `times`, `tag`, `method`, ...).
@@ -271,9 +338,9 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
     network = open_network(model, weights)
     tag_index(network, tag)
     check_method(method, baseline)
-    recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
+    recording = audio if isinstance(audio, Recording) else read_recording(audio, sample_rate, hop_seconds, last_patch)
     maps, logits, details = attribute_patches(recording.patches, model, weights, tag, method, layer=layer,
                                               samples=samples, noise=noise, baseline=baseline, tolerance=tolerance,
-                                              max_points=max_points, seed=seed)
+                                              max_points=max_points, seed=seed, progress=progress)
     return Attribution(recording.patches, maps, recording.times, tag, method, network.name, weights, logits,
                        recording.starts, recording.n_frames, recording.waveform, details)

@@ -1,5 +1,7 @@
 """Pictures of attributions: a tag's map over the log-mel, and each branch's share of each tag as bars."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from musiczoo_runtime.atomic import atomic_path  # noqa: E402
-from zoo.explain.axes import FRAMES_PER_SECOND, hz_ticks  # noqa: E402
+from zoo.signal.axes import FRAMES_PER_SECOND, hz_ticks  # noqa: E402
 from zoo.explain.recording import frame_values  # noqa: E402
 
 
@@ -30,31 +32,35 @@ def plot_attribution(attribution, path, title=None):
     maps = frame_values(attribution.maps, attribution.starts, attribution.n_frames)
     seconds = attribution.n_frames / FRAMES_PER_SECOND
     extent = (0.0, seconds, -0.5, logmel.shape[1] - 0.5)
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(min(18.0, 4 + 0.4 * seconds), 6.5), sharex=True)
-    top.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma", extent=extent)
-    top.set_title("log-mel input", fontsize=9)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(max(10.0, min(18.0, 4 + 0.4 * seconds)), 6.5), sharex=True)
     signed = attribution.method == "integrated_gradients"
     limit = float(np.percentile(np.abs(maps), 99.5)) or 1.0
-    image = bottom.imshow(maps.T, origin="lower", aspect="auto", extent=extent,
-                          cmap="RdBu_r" if signed else "viridis", vmin=-limit if signed else 0.0, vmax=limit)
+    image = top.imshow(maps.T, origin="lower", aspect="auto", extent=extent, interpolation="nearest",
+                       cmap="RdBu_r" if signed else "viridis", vmin=-limit if signed else 0.0, vmax=limit)
     detail = (f" at {attribution.details['layer']}" if "layer" in attribution.details else
               f" from {attribution.details['baseline']}" if "baseline" in attribution.details else "")
-    bottom.set_title(f"{attribution.method}{detail} for '{attribution.tag}' (red/bright: for the tag)", fontsize=9)
+    top.set_title(f"where the model heard '{attribution.tag}' "
+                  f"({'red: for the tag, blue: against' if signed else 'bright: for the tag'}; line: its probability)"
+                  f"\n{attribution.method}{detail}", fontsize=9, loc="left")
+    figure.colorbar(image, ax=top, pad=0.1, fraction=0.03, label="attribution")
     probability = attribution.probabilities
-    twin = bottom.twinx()
+    twin = top.twinx()
     twin.step(np.append(attribution.times, min(seconds, attribution.times[-1] + 3.0)),
               np.append(probability, probability[-1]), where="post", color="black" if signed else "white",
               linewidth=1.5)
     twin.set_ylim(0, 1)
     twin.set_ylabel(f"p({attribution.tag})", fontsize=8)
+    sound = bottom.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma", extent=extent)
+    bottom.set_title("the music under it: log-mel spectrogram", fontsize=9, loc="left")
+    figure.colorbar(sound, ax=bottom, pad=0.1, fraction=0.03, label="loudness (log)")
     for axes in (top, bottom):
         positions, labels = hz_ticks()
         axes.set_yticks(positions)
         axes.set_yticklabels(labels, fontsize=7)
         axes.set_ylabel("Hz")
     bottom.set_xlabel("time (s)")
-    figure.colorbar(image, ax=[top, bottom], pad=0.15, label="attribution")
-    figure.suptitle(f"{title or ''}  {attribution.model} ({attribution.weights})", fontsize=9)
+    figure.suptitle(f"{Path(str(title)).name if title else ''}  {attribution.model} ({attribution.weights})",
+                    fontsize=9)
     _save(figure, path)
 
 
@@ -81,6 +87,7 @@ def plot_branches(result, path, n_tags=12):
         panel.set_title(name, fontsize=9)
     axes[0].set_ylabel("share of the logit (logit units)")
     axes[0].legend(fontsize=8)
-    figure.suptitle(f"{result.label}: {result.model} ({result.weights}); reference: {result.reference}", fontsize=8)
+    figure.suptitle(f"{Path(str(result.label)).name}: {result.model} ({result.weights}); "
+                    f"reference: {result.reference}", fontsize=8)
     figure.tight_layout()
     _save(figure, path)

@@ -186,8 +186,8 @@ def reference_mean(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, *, samp
 
 def branch_attribution_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags=None, *, reference=None,
                             sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH,
-                            tolerance=1e-3, max_points=2048):
-    """Branch attribution for many recordings (see `branch_attribution`).
+                            tolerance=1e-3, max_points=2048, progress=None):
+    """Branch attribution for many recordings (see `branch_attribution`; `progress(n)` is told as patches are done).
 
     Yields:
         (audio, BranchAttribution or ZooError) in input order.
@@ -224,6 +224,8 @@ def branch_attribution_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS
             integrated.append(shares)
             gaps.append(gap)
             used.append(n)
+            if progress is not None:
+                progress(1)
         ablation = (logits[None] - dropped).transpose(1, 0, 2)  # [patches, branches, tags]
         yield audio, BranchAttribution(str(audio), network.name, weights, tags, names, recording.times, logits,
                                        baseline_logits, np.stack(integrated), ablation,
@@ -232,7 +234,7 @@ def branch_attribution_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS
 
 def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags=None, *, reference=None,
                        sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH,
-                       tolerance=1e-3, max_points=2048):
+                       tolerance=1e-3, max_points=2048, progress=None):
     """Each branch's share of each tag's logit, patch by patch, by integrated gradients and by ablation.
 
     Args:
@@ -243,6 +245,7 @@ def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags
         sample_rate, hop_seconds, last_patch: as in `zoo.tag`.
         tolerance, max_points: integrated gradients' completeness tolerance and most path points per patch
             (the adaptive grid of `zoo.explain.path_integral`).
+        progress: optional callable `progress(n)`, told as patches are done.
 
     Returns:
         BranchAttribution.
@@ -252,7 +255,8 @@ def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags
     """
     ((_, result),) = branch_attribution_many([audio], model, weights, tags, reference=reference,
                                              sample_rate=sample_rate, hop_seconds=hop_seconds,
-                                             last_patch=last_patch, tolerance=tolerance, max_points=max_points)
+                                             last_patch=last_patch, tolerance=tolerance, max_points=max_points,
+                                             progress=progress)
     if isinstance(result, ZooError):
         raise result
     return result

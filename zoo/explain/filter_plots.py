@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from musiczoo_runtime.atomic import atomic_path  # noqa: E402
-from zoo.explain.axes import FRAMES_PER_SECOND, hz_ticks  # noqa: E402
+from zoo.signal.axes import FRAMES_PER_SECOND, hz_ticks  # noqa: E402
 from zoo.explain.filters import TEMPO_RANGE_BPM  # noqa: E402
 
 FRAME_MS = 1000.0 / FRAMES_PER_SECOND  # 16 ms

@@ -2,7 +2,7 @@
 
 The first layer of every zoo model convolves the log-mel patch itself, so its
 kernels read in physical units: time in frames of 16 ms (62.5 per second),
-frequency in mel bands (centres from `zoo.explain.axes.mel_centres`).
+frequency in mel bands (centres from `zoo.signal.axes.mel_centres`).
 
 - Timbral (vertical) kernels `[time, mel]`: the band carrying their positive
   weight. A timbral layer slides each kernel up the mel axis and keeps the
@@ -26,7 +26,7 @@ import numpy as np
 
 from musiczoo_runtime.contract import DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
-from zoo.explain.axes import FRAMES_PER_SECOND, mel_centres
+from zoo.signal.axes import FRAMES_PER_SECOND, mel_centres
 from zoo.explain.network import open_network, require_filters
 
 BAND_QUANTILES = (0.1, 0.9)

@@ -20,7 +20,7 @@ unit of width) are folded into the sum at once, which bounds memory.
 import numpy as np
 
 
-def integrate_path(evaluate, start, end, tolerance=1e-3, first=16, max_points=2048, batch=64):
+def integrate_path(evaluate, start, end, tolerance=1e-3, first=16, max_points=2048, batch=64, outputs=None):
     """Integrates the parts of the output's slope along the path from a=0 to a=1.
 
     Args:
@@ -28,23 +28,27 @@ def integrate_path(evaluate, start, end, tolerance=1e-3, first=16, max_points=20
             parts `[n, parts, targets]` whose sum over parts is d outputs / d a).
         start: outputs at a=0 `[targets]`; end: outputs at a=1 `[targets]`.
         tolerance: completeness tolerance of every target.
-        first: intervals of the first uniform grid.
+        first: intervals of the first uniform grid (at most half of `max_points`).
         max_points: evaluations allowed; the grid stops there and the gap says how far it got.
         batch: most positions per `evaluate` call (bounds memory).
+        outputs: optional cheaper callable, positions `[n]` -> outputs `[n, targets]` (no parts), for the
+            first grid's inner edges; its calls are not counted in `max_points`.
 
     Returns:
         (integral of the parts `[parts, targets]`, gap = its sum over parts minus (end - start)
         `[targets]`, evaluations used).
     """
     start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    first = max(1, min(first, max_points // 2))
     edges = np.linspace(0.0, 1.0, first + 1)
-    inner = [np.asarray(evaluate(edges[1 + i:min(first, 1 + i + batch)])[0], np.float64)
+    used = 0 if outputs is not None else first - 1
+    outputs = outputs or (lambda alphas: evaluate(alphas)[0])
+    inner = [np.asarray(outputs(edges[1 + i:min(first, 1 + i + batch)]), np.float64)
              for i in range(0, first - 1, batch)]
     values = np.concatenate([start[None], *inner, end[None]])
     new = [edges[:-1], edges[1:], values[:-1], values[1:]]  # lows, highs, f(lows), f(highs), not yet evaluated
     final, folded_gap = 0.0, 0.0  # integral and gap over the intervals already folded in
     open_ = None  # intervals kept for refinement: lows, highs, f(lows), f(highs), mid parts, signed errors, f(mids)
-    used = first - 1
     while True:
         while len(new[0]):
             lows, highs, f_lows, f_highs = (column[:batch] for column in new)

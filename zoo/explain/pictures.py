@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from musiczoo_runtime.atomic import atomic_path  # noqa: E402
-from zoo.explain.axes import hz_ticks  # noqa: E402
+from zoo.signal.axes import hz_ticks  # noqa: E402
 from zoo.explain.filter_plots import save  # noqa: E402
 
 TOP_TAGS = 10
@@ -59,16 +59,20 @@ def plot_activations(acts, path, title=""):
                           interpolation="nearest", extent=(*extent, -0.5, values.shape[1] - 0.5))
         ax.set_ylabel("unit")
         ax.set_title(f"{name}: {values.shape[1]} units ordered by time of peak, each scaled from its minimum to its "
-                     f"maximum" + (f"; the top {flat} never change here" if flat else ""), fontsize=9, loc="left")
+                     "maximum" + (f"; {flat} stay silent on this recording (top rows)" if flat else ""),
+                     fontsize=9, loc="left")
         figure.colorbar(image, ax=ax, pad=0.01, fraction=0.02)
     taggram = acts.taggram
     top = np.argsort(-taggram.clip_probabilities, kind="stable")[:TOP_TAGS]
-    image = axes[-1].imshow(taggram.probabilities[:, top].T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
+    rows = taggram.probabilities[:, top].T
+    low, high = float(rows.min()), max(float(rows.max()), float(rows.min()) + 1e-3)
+    image = axes[-1].imshow(rows, aspect="auto", cmap="viridis", vmin=low, vmax=high,
                             interpolation="nearest", extent=(*extent, len(top) - 0.5, -0.5))
-    axes[-1].set_yticks(range(len(top)), [taggram.tags[i] for i in top], fontsize=7)
+    axes[-1].set_yticks(range(len(top)), [f"{taggram.tags[i]} {taggram.clip_probabilities[i]:.2f}" for i in top],
+                        fontsize=7)
     axes[-1].set_title(f"taggram: the {len(top)} most probable tags (clip mean), per patch", fontsize=9, loc="left")
     axes[-1].set_xlabel("time (s)")
-    figure.colorbar(image, ax=axes[-1], pad=0.01, fraction=0.02, label="probability")
+    figure.colorbar(image, ax=axes[-1], pad=0.01, fraction=0.02, label=f"probability ({low:.2f} to {high:.2f})")
     figure.suptitle(f"{title}\n{acts.model} ({acts.weights}), columns of {acts.column_seconds * 1000:.0f} ms",
                     fontsize=10, y=1 - 0.1 / (sum(heights) + 1.0), va="top")
     save(figure, path, dpi=90)

@@ -27,6 +27,8 @@ from zoo.explain.filters import TEMPO_RANGE_BPM, filters
 from zoo.explain.pictures import plot_activations
 from zoo.explain.report_html import audio_player, image, url, write_page
 from zoo.explain.report_sections import attribution_section, auralisation_section, branch_section
+from zoo.inference.plots import plot_taggram, recording_logmel
+from zoo.progress import SILENT
 from musiczoo_runtime.audio import open_audio
 
 EXPLAIN_DEFAULTS = {"attribution_tags": 2, "method": "integrated_gradients", "branches": True, "auralised_units": 3}
@@ -41,10 +43,11 @@ def write_listening_copy(audio, path):
             handle.write(block)
 
 
-def _filter_section(model, weights, out_dir):
+def _filter_section(model, weights, out_dir, progress=SILENT):
     """Writes the filter maps into `out_dir/filters` and returns their HTML."""
-    filter_map = filters(model, weights)
-    written = write_filter_map(filter_map, Path(out_dir) / "filters")
+    with progress.stage("first-layer filter maps"):
+        filter_map = filters(model, weights)
+        written = write_filter_map(filter_map, Path(out_dir) / "filters")
     parts = ["<h2>First-layer filters</h2>",
              f'<p class="note">One picture per branch, sorted into a musical map (timbral by band, temporal by '
              f'periodicity); every number is in <a href="{url(written["json"], out_dir)}">filters.json</a>.</p>']
@@ -65,13 +68,13 @@ def _filter_section(model, weights, out_dir):
 
 
 def recording_report(audio, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None,
-                     max_columns=MAX_COLUMNS, with_filters=True, explain=EXPLAIN_DEFAULTS):
+                     max_columns=MAX_COLUMNS, with_filters=True, explain=EXPLAIN_DEFAULTS, progress=SILENT):
     """Writes `out_dir/index.html` for one recording: player, feature maps, top tags, explanations, filter maps.
 
     `explain` sets the explanation sections (see `EXPLAIN_DEFAULTS`): attribution maps of the top
     `attribution_tags` tags by `method`, the branch shares of the top 10 tags (`branches`, models with
     concatenated branches only) and the `auralised_units` most active units of the first auralisable layer;
-    0 or False leaves a section out.
+    0 or False leaves a section out. `progress` (a `zoo.progress.Progress`) shows each stage.
 
     Returns:
         Path of `index.html`.
@@ -80,27 +83,39 @@ def recording_report(audio, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHT
         ZooError: unreadable audio, unknown model or layer.
     """
     out_dir = Path(out_dir)
-    acts = activations(audio, model, weights, layers, max_columns=max_columns)
-    name = Path(str(audio)).name
-    plot_activations(acts, out_dir / "activations.png", title=name)
-    write_listening_copy(audio, out_dir / "recording.ogg")
-    tags = "".join(f"<tr><td>{html.escape(tag)}</td><td>{p:.3f}</td></tr>" for tag, p in acts.taggram.top(10))
-    body = [f'<p>{html.escape(str(audio))}: {acts.duration:.1f} s, {html.escape(acts.model)} '
-            f'({html.escape(str(acts.weights))})</p>',
+    with progress.stage("tags and feature maps"):
+        acts = activations(audio, model, weights, layers, max_columns=max_columns)
+        name = Path(str(audio)).name
+        plot_activations(acts, out_dir / "activations.png", title=name)
+        plot_taggram(acts.taggram, out_dir / "taggram.png", recording_logmel(audio), title=name)
+        write_listening_copy(audio, out_dir / "recording.ogg")
+    patches = len(acts.taggram.times)
+    tags = "".join(f"<tr><td>{html.escape(tag)}</td><td>{p:.2f}</td></tr>" for tag, p in acts.taggram.top(10))
+    body = [f'<p>{html.escape(name)}: {acts.duration:.1f} s, {html.escape(acts.model)} '
+            f'({html.escape(str(acts.weights))} tags)</p>',
             f"<p>{audio_player(out_dir / 'recording.ogg', out_dir)}</p>",
             '<p class="note">Played as the model hears it: 16 kHz mono.</p>',
-            "<h2>Feature maps</h2>", image(out_dir / "activations.png", out_dir, f"feature maps of {name}"),
-            f"<h2>Top tags (mean over patches)</h2><table>{tags}</table>"]
+            "<h2>What the model says: the top tags</h2>",
+            "<p>Probability of each tag for the whole recording (mean over its 3 s patches), and how it changes "
+            "over time under the spectrogram.</p>",
+            f"<table><tr><th>tag</th><th>probability</th></tr>{tags}</table>",
+            image(out_dir / "taggram.png", out_dir, f"taggram of {name}"),
+            "<details><summary>Inside the network: feature maps</summary>"
+            '<p class="note">Every unit of each layer over time, each scaled from its own minimum to its maximum '
+            "and ordered by the time of its peak.</p>"
+            + image(out_dir / "activations.png", out_dir, f"feature maps of {name}") + "</details>"]
     settings = {**EXPLAIN_DEFAULTS, **explain}
     if settings["attribution_tags"]:
         top = [tag for tag, _ in acts.taggram.top(settings["attribution_tags"])]
-        body.append(attribution_section(audio, out_dir, model, weights, top, settings["method"]))
+        body.append(attribution_section(audio, out_dir, model, weights, top, settings["method"], progress, patches))
     if settings["branches"]:
-        body.append(branch_section(audio, out_dir, model, weights, [tag for tag, _ in acts.taggram.top(10)]))
+        body.append(branch_section(audio, out_dir, model, weights, [tag for tag, _ in acts.taggram.top(10)],
+                                   progress, patches))
     if settings["auralised_units"]:
-        body.append(auralisation_section(audio, out_dir, model, weights, settings["auralised_units"]))
+        with progress.stage("auralised units"):
+            body.append(auralisation_section(audio, out_dir, model, weights, settings["auralised_units"]))
     if with_filters:
-        body.append(_filter_section(model, weights, out_dir))
+        body.append(_filter_section(model, weights, out_dir, progress))
     return write_page(out_dir, f"What {acts.model} hears in {name}", "\n".join(body))
 
 
@@ -120,7 +135,7 @@ def _unit_html(unit, units_dir, out_dir):
             f'<div class="cards">{"".join(cards)}</div>')
 
 
-def units_report(units_dir, out_dir=None, with_filters=True):
+def units_report(units_dir, out_dir=None, with_filters=True, progress=SILENT):
     """Writes `out_dir/index.html` (default: inside `units_dir`) for a folder written by `musiczoo explain units`.
 
     Returns:
@@ -145,12 +160,12 @@ def units_report(units_dir, out_dir=None, with_filters=True):
     body.append("<h2>Units</h2>")
     body.extend(_unit_html(unit, units_dir, out_dir) for unit in doc["units"])
     if with_filters:
-        body.append(_filter_section(doc["model"], doc["weights"], out_dir))
+        body.append(_filter_section(doc["model"], doc["weights"], out_dir, progress))
     return write_page(out_dir, f"What excites each unit of {doc['model']} {doc['layer']}", "\n".join(body))
 
 
 def report(source, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None, max_columns=MAX_COLUMNS,
-           with_filters=True, explain=EXPLAIN_DEFAULTS):
+           with_filters=True, explain=EXPLAIN_DEFAULTS, progress=SILENT):
     """The HTML report of a recording, or of a folder written by `musiczoo explain units`.
 
     Args:
@@ -160,10 +175,11 @@ def report(source, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers
             (a units folder names its own model).
         with_filters: also show the model's first-layer filter maps.
         explain: for a recording, the explanation sections (see `recording_report`).
+        progress: a `zoo.progress.Progress` showing each stage (default: silent).
 
     Returns:
         Path of `index.html`.
     """
     if Path(str(source)).is_dir():
-        return units_report(source, out_dir, with_filters)
-    return recording_report(source, out_dir, model, weights, layers, max_columns, with_filters, explain)
+        return units_report(source, out_dir, with_filters, progress)
+    return recording_report(source, out_dir, model, weights, layers, max_columns, with_filters, explain, progress)

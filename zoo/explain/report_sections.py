@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from musiczoo_runtime.errors import ZooError
-from zoo.explain.attribution import attribute
+from zoo.explain.attribution import attribute, evidence_share
 from zoo.explain.attribution_plots import plot_attribution, plot_branches
 from zoo.explain.auralise import auralisable_layers, auralise_top_units
 from zoo.explain.branches import branch_attribution, branch_layout
 from zoo.explain.network import open_network
-from zoo.explain.recording import write_waveform
+from zoo.explain.recording import read_recording, write_waveform
 from zoo.explain.report_html import audio_player, image
 from zoo.explain.tuning import tuning
+from zoo.progress import SILENT
 
 
 def write_ogg(waveform, path):
@@ -31,54 +32,82 @@ def _safe(name):
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
-REPORT_IG = {"tolerance": 1e-2, "max_points": 48}  # in a report: within 1e-2, at most 48 gradients a patch
-
-
-def attribution_section(audio, out_dir, model, weights, tags, method="integrated_gradients"):
+def attribution_section(audio, out_dir, model, weights, tags, method="integrated_gradients", progress=SILENT,
+                        patches=None):
     """Attribution of each of `tags` over the recording: map picture and the recording masked by it.
 
     Integrated gradients (the default: the most faithful method in benchmarks/faithfulness.py) run
-    with `REPORT_IG`, coarser than `attribute`'s default 1e-3, to keep a report quick; the page
-    states each map's completeness gap.
+    with `attribute`'s fast default budget; the page states how complete each map is.
+    `progress` (a `zoo.progress.Progress`) shows one stage per tag of `patches` steps.
     """
-    parts = ["<h2>Why these tags: attribution on the log-mel</h2>",
-             f'<p class="note">{html.escape(method)}: which time-frequency bins pushed the model towards each '
-             "tag (red or bright: for the tag; the line is the tag's probability per patch, right axis). The player "
-             "plays the recording masked by the attribution's positive part, phase kept.</p>"]
+    parts = ["<h2>Why these tags: where in the sound the model found them</h2>",
+             "<p>Each map shows which moments and pitch regions pushed the model towards the tag (red) or away from "
+             "it (blue), above the spectrogram of the same music; the black line is the tag's probability over "
+             "time. The player plays only the parts that speak for the tag.</p>",
+             f"<details><summary>How the maps are made</summary><p class=\"note\">{html.escape(method)} on the "
+             "log-mel input, for the tag's logit (the score before the sigmoid), patch by patch. Integrated "
+             "gradients add up the gradient along a straight path from a baseline to the patch; the sum of a map "
+             "equals the tag's evidence (logit minus the baseline's logit) up to the completeness gap stated under "
+             "each map. The masked audio keeps the attribution's positive part as a mel mask, phase kept.</p>"
+             "</details>"]
+    recording = read_recording(audio)  # one decode and one front-end pass for every tag
     for tag in tags:
-        result = attribute(audio, model, weights, tag, method, **REPORT_IG)
+        with progress.stage(f"attribution of {tag} ({method})", patches, "patch") as advance:
+            result = attribute(recording, model, weights, tag, method, progress=advance)
         stem = f"attribution.{_safe(tag)}.{method}"
         plot_attribution(result, out_dir / f"{stem}.png", title=Path(str(audio)).name)
         write_ogg(result.listen(), out_dir / f"{stem}.ogg")
-        gap = result.details.get("completeness_gap")
-        start = html.escape(result.details.get("baseline", ""))
-        check = "" if gap is None else (f'<p class="note">Completeness: the map sums to the logit\'s rise from '
-                                        f"{start} within {np.abs(gap).max():.1e}.</p>")
+        check = ""
+        if "completeness_gap" in result.details:
+            share, largest = evidence_share(result)
+            check = (f"<p>How much of the tag's evidence the map accounts for: <b>{share:.0%}</b>.</p>"
+                     f'<details><summary>completeness in numbers</summary><p class="note">Evidence: the logit '
+                     f"minus the logit of {html.escape(result.details['baseline'])}, summed over the patches. "
+                     f"Largest gap on one patch {largest:.2e} logit with {max(result.details['evaluations'])} "
+                     f"gradients per patch (budget {result.details['max_points']}); "
+                     "<code>musiczoo explain attribute --tolerance 1e-3</code> refines until 1e-3.</p></details>")
         parts.append(f"<h3>{html.escape(tag)}</h3>{image(out_dir / f'{stem}.png', out_dir, f'{method} for {tag}')}"
                      f"{check}<p>{audio_player(out_dir / f'{stem}.ogg', out_dir)}</p>")
     return "\n".join(parts)
 
 
-def branch_section(audio, out_dir, model, weights, tags):
-    """Timbral against temporal share of each of `tags`' logit; empty for a model without concatenated branches."""
+REPORT_BRANCH_IG = {"tolerance": 1e-2, "max_points": 64}  # in a report: coarser than branch_attribution's 1e-3
+
+
+def branch_section(audio, out_dir, model, weights, tags, progress=SILENT, patches=None):
+    """Timbral against temporal share of each of `tags`' logit; empty for a model without concatenated branches.
+
+    The path integral runs with `REPORT_BRANCH_IG` (the page states the gap reached)."""
     try:
         branch_layout(open_network(model, weights))
     except ZooError:  # no concatenated branches: nothing to split
         return ""
-    result = branch_attribution(audio, model, weights, tags)
+    with progress.stage("branch shares", patches, "patch") as advance:
+        result = branch_attribution(audio, model, weights, tags, progress=advance, **REPORT_BRANCH_IG)
     plot_branches(result, out_dir / "branches.png", n_tags=len(tags))
     summary = result.summary()
     top = sorted(summary, key=lambda t: -summary[t]["probability"])
-    head = "".join(f"<th>{html.escape(b)} (IG)</th>" for b in result.branches)
+    head = "".join(f"<th>{html.escape(b)}</th>" for b in result.branches)
+
+    def fraction(tag, branch):
+        rise = summary[tag]["logit"] - summary[tag]["baseline_logit"]
+        return summary[tag]["integrated"][branch] / rise if abs(rise) > 1e-6 else float("nan")
+
     rows = "".join(f"<tr><td>{html.escape(t)}</td><td>{summary[t]['probability']:.2f}</td>"
-                   + "".join(f"<td>{summary[t]['integrated'][b]:+.2f}</td>" for b in result.branches) + "</tr>"
-                   for t in top)
-    return ("<h2>Timbral or temporal: each branch's share of the tags</h2>"
-            f'<p class="note">Integrated gradients at the branch concatenation from the {html.escape(result.reference)}'
-            f" (largest completeness gap {np.abs(result.gaps).max():.1e}), and ablation (a branch replaced by that "
-            "mean); shares in logit units.</p>"
-            + image(out_dir / "branches.png", out_dir, "branch shares per tag")
-            + f"<table><tr><th>tag</th><th>probability</th>{head}</tr>{rows}</table>")
+                   + "".join(f"<td>{fraction(t, b):.0%}</td>" for b in result.branches) + "</tr>" for t in top)
+    return ("<h2>Timbre or rhythm: which half of the network found each tag</h2>"
+            "<p>The model has a timbral branch (tall filters: the colour of the sound) and a temporal branch "
+            "(long filters: rhythm and tempo). For each tag, most probable first, the table splits the tag's "
+            "evidence (how much higher the model scores the tag here than on average music) between them; the "
+            "two fractions add up to about 100%. A branch above 100% with the other below 0 means the branches "
+            "disagree and the first wins.</p>"
+            f"<table><tr><th>tag</th><th>probability</th>{head}</tr>{rows}</table>"
+            "<details><summary>The same in logit units, with ablation</summary>"
+            f'<p class="note">Integrated gradients at the branch concatenation from the '
+            f"{html.escape(result.reference)} (largest completeness gap {np.abs(result.gaps).max():.1e} logit), and "
+            "ablation (a branch replaced by that mean). Bars are in logit units, so a tag with a large evidence "
+            "can show a larger bar than a more probable one.</p>"
+            + image(out_dir / "branches.png", out_dir, "branch shares per tag") + "</details>")
 
 
 def auralisation_section(audio, out_dir, model, weights, n_units=3, layer=None):
