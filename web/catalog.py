@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib
 import onnx
 
-from zoo.contract import DEFAULT_HOP_SECONDS
+from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS
 
 ORDER = ("mtt", "msd")  # the default weights first in the picker
 
