@@ -32,8 +32,12 @@ def parser():
 
 
 def prepare(args):
-    """Imports TensorFlow quietly for the commands that run networks; a shipped weight file stands for its tag."""
-    if args.command not in WITHOUT_TENSORFLOW:
+    """Imports TensorFlow quietly for the commands that run networks; a shipped weight file stands for its tag.
+
+    Commands that set `claims_first` own their output folder first and import TensorFlow themselves
+    (`import_tensorflow`), so that a second run into the same folder is refused at once.
+    """
+    if args.command not in WITHOUT_TENSORFLOW and not getattr(args, "claims_first", False):
         import_tensorflow()
     if str(getattr(args, "weights", None)).endswith(".h5") and hasattr(args, "model"):
         from zoo.models.catalog import shipped_tag

@@ -23,6 +23,7 @@ from musiczoo_runtime.cli_common import (
 from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
 from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
+from zoo.cli.startup import import_tensorflow
 from zoo.progress import Progress
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
@@ -66,7 +67,8 @@ def cmd_filters(args):
 
 
 def cmd_activations(args):
-    files, targets = per_file_outputs(args.files, args.out, ".png")  # --out checked and owned first
+    files, targets = per_file_outputs(args.files, args.out, ".png")  # --out owned before TensorFlow loads
+    import_tensorflow()
     import numpy as np
 
     from musiczoo_runtime.atomic import atomic_path
@@ -130,6 +132,7 @@ def cmd_report(args):
     if foreign and not in_place and not (out / "index.html").exists():
         raise ZooError(f"--out {out} holds files that are not a report ({', '.join(foreign[:3])}"
                        f"{', ...' if len(foreign) > 3 else ''}): choose an empty or new folder")
+    import_tensorflow()
     from zoo.explain.report import report
 
     explain = {"attribution_tags": args.attribution_tags, "method": args.method, "branches": not args.no_branches,
@@ -180,7 +183,7 @@ def add_explain_commands(subcommands):
     acts.add_argument("--max-columns", type=positive("--max-columns"), default=1500, help="most time columns per picture (default: 1500)")
     acts.add_argument("--batch-size", type=positive("--batch-size"), default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
     acts.add_argument("--out", required=True, metavar="DIR", help="folder for one PNG and one .npz per file")
-    acts.set_defaults(run=cmd_activations)
+    acts.set_defaults(run=cmd_activations, claims_first=True)
 
     units = subcommands.add_parser("units", help="each unit's most exciting 3 s excerpts over a collection")
     units.add_argument("files", nargs="+", metavar="FOLDER", help="audio files or folders (searched recursively)")
@@ -215,7 +218,7 @@ def add_explain_commands(subcommands):
     report.add_argument("--force", action="store_true", help="replace the report already in --out (the folder "
                                                              "is replaced whole, once the new report is complete)")
     report.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    report.set_defaults(run=cmd_report)
+    report.set_defaults(run=cmd_report, claims_first=True)
 
 
 def add_commands(commands):

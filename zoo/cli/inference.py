@@ -16,6 +16,7 @@ from musiczoo_runtime.cli_common import (
 from musiczoo_runtime.contract import BATCH_SIZE
 from musiczoo_runtime.errors import file_error
 from musiczoo_runtime.printing import TaggramPrinter, add_output_arguments, print_taggrams
+from zoo.cli.startup import import_tensorflow
 
 
 def _printer(args, inputs):
@@ -39,7 +40,8 @@ def _printer(args, inputs):
 
 def cmd_tag(args):
     inputs = find_inputs(args.files)
-    printer = _printer(args, inputs)  # the --plot folder is checked and owned first
+    printer = _printer(args, inputs)  # the --plot folder is checked and owned before TensorFlow loads
+    import_tensorflow()
     from zoo.inference.api import tag_many
 
     files = [path for path, _ in inputs]
@@ -61,7 +63,8 @@ def cmd_predict(args):
 
 
 def cmd_extract(args):
-    files, targets = per_file_outputs(args.files, args.out, ".npz")  # --out checked and owned first
+    files, targets = per_file_outputs(args.files, args.out, ".npz")  # --out owned before TensorFlow loads
+    import_tensorflow()
     from zoo.inference.api import extract_many
     from musiczoo_runtime.writers import save_features
 
@@ -100,14 +103,14 @@ def add_commands(commands):
     add_audio_arguments(tag, BATCH_SIZE)
     _add_output_arguments(tag)
     _add_network_options(tag)
-    tag.set_defaults(run=cmd_tag)
+    tag.set_defaults(run=cmd_tag, claims_first=True)
 
     extract = commands.add_parser("extract", aliases=["features"], help="extract named intermediate features "
                                                                         "(zoo.extract_many), one .npz per file")
     add_audio_arguments(extract, BATCH_SIZE)
     add_feature_output_arguments(extract)
     _add_network_options(extract)
-    extract.set_defaults(run=cmd_extract)
+    extract.set_defaults(run=cmd_extract, claims_first=True)
 
     predict = commands.add_parser("predict", help="classify audio files with a model written by `musiczoo finetune`")
     predict.add_argument("model_dir", metavar="MODEL_DIR", help="the folder `musiczoo finetune` wrote")
