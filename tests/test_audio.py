@@ -161,7 +161,7 @@ def test_tensorflow_io_decoder_reads_what_libsndfile_reads(tmp_path):
     path = tmp_path / "chords.wav"
     soundfile.write(path, music(2.0, 22050, 2), 22050, subtype="PCM_16")
     via_io, via_sndfile = audio._tensorflow_io_source(path), audio._soundfile_source(path)
-    assert (via_io.rate, via_io.frames) == (via_sndfile.rate, via_sndfile.frames) == (22050, 44100)
+    assert (via_io.sample_rate, via_io.frames) == (via_sndfile.sample_rate, via_sndfile.frames) == (22050, 44100)
     np.testing.assert_array_equal(via_io.read(), via_sndfile.read())
 
 
