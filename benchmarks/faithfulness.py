@@ -140,10 +140,7 @@ def table_line(name, variant, rows):
 
 def summarise(rows, out, seconds):
     """Prints the markdown table (per model and method: how often below random, by how much) and writes the plot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from zoo.outputs.figures import plt, save_figure
 
     lines = ["| model | method | pairs | AUC below random | mean AUC | mean random AUC | mean (random - method) |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -160,7 +157,7 @@ def summarise(rows, out, seconds):
     axes[0][0].legend(fontsize=8)
     figure.suptitle("deletion curves: most-attributed log-mel bins replaced by the patch mean", fontsize=9)
     figure.tight_layout()
-    figure.savefig(out / "deletion_curves.png", dpi=90)
+    save_figure(figure, out / "deletion_curves.png", dpi=90)
     lines += [table_line("all", variant, rows) for variant in VARIANTS]
     verdicts = []
     for model, mine in models.items():

@@ -17,6 +17,8 @@ import numpy as np
 import soundfile
 from PIL import Image
 
+from zoo.outputs.audio import write_audio
+
 ROOT = Path(__file__).resolve().parent.parent
 GALLERY = ROOT / "docs" / "gallery"
 CLIP = ROOT / "examples" / "traveling_minstrels.ogg"
@@ -101,7 +103,7 @@ def _png(source, target):
 
 def _as_ogg(source, target):
     audio, rate = soundfile.read(source, dtype="float32")
-    soundfile.write(target, audio, rate, format="OGG", subtype="VORBIS")
+    write_audio(audio, target, rate)
 
 
 def _input_gallery(audio, name, tag, scales, scratch, out):

@@ -112,13 +112,10 @@ def paired(found):
 def figure(found, path):
     """Logistic-probe accuracy (with its interval) against GFLOP per 3 s patch, one panel per task (default
     layers only)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
 
     from zoo.models.catalog import card
+    from zoo.outputs.figures import plt, save_figure
 
     tasks = sorted({row["task"] for row in found})
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
@@ -144,8 +141,7 @@ def figure(found, path):
         axis.set_title(task)
         axis.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def downstream_entry(row):

@@ -226,10 +226,7 @@ def summarise(rows):
 
 
 def plot(table, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from zoo.outputs.figures import plt, save_figure
 
     markers = {"tiny_temporal": "v", "temporal": ">", "timbral": "^", "timbral_temporal": "D", "vgg": "s", "crnn": "o",
                "multiscale": "P", "multiscale_1level": "X"}
@@ -254,8 +251,7 @@ def plot(table, path):
     axes[0].set_ylabel("test clip accuracy, mean over seeds ± 95% t-interval")
     fig.suptitle("Design-rationale benchmark: filled = trained from scratch, hollow = frozen pretrained + linear head")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def write_report(out, rows, meta, args):

@@ -136,7 +136,7 @@ def temporary(folder, name, directory=False, keep_suffix=False):
 def atomic_path(path, keep_suffix=False):
     """Yields a temporary path next to `path`; renames it onto `path` only if the block succeeds.
 
-    Writers that pick a format from the file name must be told the format (`savefig(format=...)`,
+    Writers that pick a format from the file name must be told the format (matplotlib's `format=`,
     a handle for `np.savez`), since the temporary's name ends in `.musiczoo-tmp`; writers that
     `flock` files themselves must be told not to (`h5py.File(tmp, "w", locking=False)`), since the
     temporary is locked by its owner.

@@ -12,9 +12,9 @@ ATTRIBUTION_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradca
 
 
 def _write_wav(path, waveform):
-    from zoo.explain.recording import write_waveform
+    from zoo.outputs.audio import write_audio
 
-    write_waveform(waveform, path)
+    write_audio(waveform, path)
     print(path, flush=True)
 
 
@@ -42,6 +42,7 @@ def cmd_attribute(args):
     from musiczoo_runtime.atomic import atomic_path
     from zoo.explain.attribution import attribute, completeness_sentence
     from zoo.explain.attribution_plots import plot_attribution
+    from zoo.outputs.names import safe_name
 
     out = output_folder(args.out, "--out")
     path = Path(args.file)
@@ -49,7 +50,7 @@ def cmd_attribute(args):
         result = attribute(path, args.model, args.weights, args.tag, args.method, layer=args.layer,
                            baseline=args.baseline, tolerance=args.tolerance, max_points=args.max_points,
                            progress=advance)
-    stem = f"{path.stem}.{args.tag.replace('/', '_')}.{args.method}"  # has dots: no Path.with_suffix below
+    stem = f"{path.stem}.{safe_name(args.tag)}.{args.method}"  # has dots: no Path.with_suffix below
     picture, arrays, audio = (out / f"{stem}.{kind}" for kind in ("png", "npz", "wav"))
     plot_attribution(result, picture, title=path.name)
     print(picture, flush=True)

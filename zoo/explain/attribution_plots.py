@@ -2,22 +2,11 @@
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from musiczoo_runtime.atomic import atomic_path  # noqa: E402
-from zoo.signal.axes import FRAMES_PER_SECOND, hz_ticks  # noqa: E402
-from zoo.explain.recording import frame_values  # noqa: E402
-
-
-def _save(figure, path):
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=90, format="png")
-    plt.close(figure)
+from zoo.outputs.figures import plt, save_figure
+from zoo.signal.axes import FRAMES_PER_SECOND, hz_ticks
+from zoo.explain.recording import frame_values
 
 
 def plot_attribution(attribution, path, title=None):
@@ -61,7 +50,7 @@ def plot_attribution(attribution, path, title=None):
     bottom.set_xlabel("time (s)")
     figure.suptitle(f"{Path(str(title)).name if title else ''}  {attribution.model} ({attribution.weights})",
                     fontsize=9)
-    _save(figure, path)
+    save_figure(figure, path, dpi=90)
 
 
 def plot_branches(result, path, n_tags=12):
@@ -90,4 +79,4 @@ def plot_branches(result, path, n_tags=12):
     figure.suptitle(f"{Path(str(result.label)).name}: {result.model} ({result.weights}); "
                     f"reference: {result.reference}", fontsize=8)
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path, dpi=90)

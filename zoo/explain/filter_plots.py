@@ -4,25 +4,13 @@ import json
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from musiczoo_runtime.atomic import atomic_path  # noqa: E402
-from zoo.signal.axes import FRAMES_PER_SECOND, hz_ticks  # noqa: E402
-from zoo.explain.filters import TEMPO_RANGE_BPM  # noqa: E402
+from zoo.outputs.figures import plt, save_figure
+from zoo.signal.axes import FRAMES_PER_SECOND, hz_ticks
+from zoo.explain.filters import TEMPO_RANGE_BPM
 
 FRAME_MS = 1000.0 / FRAMES_PER_SECOND  # 16 ms
-
-
-def save(figure, path, dpi=80):
-    """Writes a matplotlib figure to `path` atomically and closes it."""
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=dpi, format="png")
-    plt.close(figure)
 
 
 def _grid(count, columns):
@@ -92,7 +80,7 @@ def plot_timbral(filter_map, layer, path):
                                       "mel bands), sorted by band centroid; each titled unit: band Hz (central 80% "
                                       "of + weight)\nHz axis: the kernel at its lowest position (the layer slides it "
                                       "up the mel axis); red +, blue -, each tile scaled to its largest |w|")
-    save(figure, path)
+    save_figure(figure, path, dpi=80)
 
 
 def plot_temporal(filter_map, layer, path):
@@ -116,7 +104,7 @@ def plot_temporal(filter_map, layer, path):
                                       "sorted by dominant periodicity\nblack: "
                                       f"{TEMPO_RANGE_BPM[0]:g}-{TEMPO_RANGE_BPM[1]:g} BPM, grey: slower (under "
                                       f"{one_cycle_bpm:.0f} BPM no whole cycle fits), red: faster")
-    save(figure, path)
+    save_figure(figure, path, dpi=80)
 
 
 def plot_square(filter_map, layer, path):
@@ -125,7 +113,7 @@ def plot_square(filter_map, layer, path):
     figure = _mosaic(filter_map, layer, 16, 0.6, lambda f: f"{f.unit}: {f.norm:.2f}")
     _title(figure, filter_map, layer, f"{len(filter_map.filters[layer])} square filters ({frames} frames x {bands} "
                                       "mel bands), sorted by norm (unit: |w|); red +, blue -")
-    save(figure, path)
+    save_figure(figure, path, dpi=80)
 
 
 def plot_null(filter_map, path):
@@ -172,7 +160,7 @@ def plot_null(filter_map, path):
     figure.suptitle(f"{filter_map.model} ({filter_map.weights}): learned first-layer filters against the same "
                     "layers randomly initialised", fontsize=10)
     figure.tight_layout()
-    save(figure, path, dpi=100)
+    save_figure(figure, path)
     return True
 
 

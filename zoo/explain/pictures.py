@@ -1,15 +1,9 @@
 """Pictures of activations: the feature-map figure of a recording, log-mel thumbnails of excerpts."""
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from musiczoo_runtime.atomic import atomic_path  # noqa: E402
-from zoo.signal.axes import hz_ticks  # noqa: E402
-from zoo.explain.filter_plots import save  # noqa: E402
+from zoo.outputs.figures import plt, save_figure, save_image
+from zoo.signal.axes import hz_ticks
 
 TOP_TAGS = 10
 
@@ -75,11 +69,9 @@ def plot_activations(acts, path, title=""):
     figure.colorbar(image, ax=axes[-1], pad=0.01, fraction=0.02, label=f"probability ({low:.2f} to {high:.2f})")
     figure.suptitle(f"{title}\n{acts.model} ({acts.weights}), columns of {acts.column_seconds * 1000:.0f} ms",
                     fontsize=10, y=1 - 0.1 / (sum(heights) + 1.0), va="top")
-    save(figure, path, dpi=90)
+    save_figure(figure, path, dpi=90)
 
 
 def save_thumbnail(logmel, path):
     """Writes a log-mel `[frames, 96]` as a small PNG (low bands at the bottom, time across), atomically."""
-    with atomic_path(path) as tmp:
-        plt.imsave(tmp, np.asarray(logmel).T[::-1], cmap="magma", vmin=0, vmax=max(float(np.max(logmel)), 1e-6),
-                   format="png")
+    save_image(np.asarray(logmel).T[::-1], path, cmap="magma", vmin=0, vmax=max(float(np.max(logmel)), 1e-6))

@@ -6,12 +6,9 @@ so an explanation is about exactly the input that was tagged.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import soundfile
 
-from musiczoo_runtime.atomic import atomic_path
 from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, SAMPLE_RATE, frame_seconds
 from zoo.inference import pipeline
 from zoo.inference.api import openers
@@ -99,10 +96,3 @@ def frame_values(values, starts, n_frames):
         done[start:stop] = True
     return out
 
-
-def write_waveform(waveform, path):
-    """Writes a 16 kHz mono waveform `[samples]` atomically: Ogg Vorbis for `.ogg`, float WAV otherwise."""
-    kind = {"format": "OGG", "subtype": "VORBIS"} if Path(path).suffix == ".ogg" else {"format": "WAV",
-                                                                                       "subtype": "FLOAT"}
-    with atomic_path(path) as tmp:
-        soundfile.write(tmp, waveform, SAMPLE_RATE, **kind)

@@ -199,10 +199,7 @@ def plot_contributions(result, path, title=None, n_tags=10):
         title: shown above (e.g. the file name).
         n_tags: tags shown, most probable first.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from zoo.outputs.figures import plt, save_figure
 
     rows = result.top(n_tags)
     drops = np.array([[drops[level] for level in result.levels] for _, _, drops, _ in rows])
@@ -226,6 +223,4 @@ def plot_contributions(result, path, title=None, n_tags=10):
     figure.suptitle(f"{title + ': ' if title else ''}{result.model} ({result.weights}), {result.patches} patches; "
                     "level replaced by its corpus mean", fontsize=9)
     figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=110, format="png")
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)

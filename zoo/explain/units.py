@@ -33,7 +33,7 @@ from musiczoo_runtime.errors import ZooError, file_error
 from zoo.explain.activations import time_major
 from zoo.explain.network import open_network
 from zoo.explain.pictures import save_thumbnail
-from zoo.explain.recording import write_waveform
+from zoo.outputs.audio import write_audio
 from zoo.inference import pipeline
 from zoo.inference.api import openers
 from musiczoo_runtime.audio import open_audio
@@ -248,7 +248,7 @@ def _cut(path, file, starts, out_dir):
         if not len(audio):
             continue
         name = _name(file, by_sample[sample])
-        write_waveform(audio, out_dir / "excerpts" / f"{name}.ogg")
+        write_audio(audio, out_dir / "excerpts" / f"{name}.ogg")
         stream = LogmelStream()
         logmel = np.concatenate([stream.push(audio), stream.finish()])
         save_thumbnail(logmel, out_dir / "thumbnails" / f"{name}.png")

@@ -2,16 +2,11 @@
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from musiczoo_runtime.atomic import atomic_path  # noqa: E402
-from musiczoo_runtime.contract import HOP_LENGTH, SAMPLE_RATE  # noqa: E402
-from zoo.signal.axes import hz_ticks  # noqa: E402
+from musiczoo_runtime.contract import HOP_LENGTH, SAMPLE_RATE
+from zoo.outputs.figures import plt, save_figure
+from zoo.signal.axes import hz_ticks
 
 DEFAULT_PLOT_TAGS = 10
 MAX_COLUMNS = 2000  # spectrogram columns drawn at most (longer recordings are max-pooled over time)
@@ -121,7 +116,5 @@ def plot_taggram(taggram, path, logmel, title=None, n_tags=DEFAULT_PLOT_TAGS):
     names = draw_taggram(figure, axes[0], axes[1], taggram, logmel, n_tags)
     name = Path(str(title)).name if title else ""
     figure.suptitle(f"{name}   ({taggram.model}, {taggram.weights} tags, {taggram.duration:.1f} s)", fontsize=10)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png", bbox_inches="tight")
-    plt.close(figure)
+    save_figure(figure, path, dpi=100, bbox_inches="tight")
     return names

@@ -132,10 +132,7 @@ def write(results, out_dir):
 
 def plot_confusion(results, path):
     """One panel per probe: out-of-fold predictions over all folds, rows normalised to the true class."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from zoo.outputs.figures import plt, save_figure
 
     classes = list(results["task"]["classes"])
     size = max(4.0, 0.45 * len(classes) + 2.5)
@@ -159,9 +156,7 @@ def plot_confusion(results, path):
     figure.suptitle(f"{results['model']} ({weights}), {', '.join(results['protocol']['layers'])}: "
                     f"{results['protocol']['folds']}-fold out-of-fold predictions", fontsize=10)
     figure.tight_layout(rect=(0, 0, 1, 0.95))  # room for the title above the panels' own
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    save_figure(figure, path, dpi=110, bbox_inches="tight")
 
 
 def summary(results):
