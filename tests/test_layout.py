@@ -21,7 +21,7 @@ MAX_LINES = 350
 # Layers, lowest first: a module may import modules of its own layer or a lower one only.
 LAYERS = {
     "zoo": 0,  # below it, outside zoo/: the TF-free ground floor musiczoo_runtime (tests/test_runtime_layout.py)
-    "zoo.signal": 1,
+    "zoo.signal": 1, "zoo.outputs": 1,  # outputs: the figure and audio writers, file names from tags
     "zoo.models": 2, "zoo.reference": 2,  # reference: the original musicnn pipeline, checked against models
     "zoo.inference": 3,
     "zoo.training": 4, "zoo.deploy": 4, "zoo.explain": 4, "zoo.scale": 4,

@@ -45,7 +45,7 @@ from musiczoo_runtime.contract import (
 from musiczoo_runtime.errors import ZooError
 from zoo.explain.network import open_network
 from zoo.explain.path_integral import integrate_path
-from zoo.explain.recording import Recording, frame_values, read_recording
+from zoo.explain.recording import as_recording, frame_values
 from zoo.explain.stft import apply_mel_mask
 
 METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
@@ -338,7 +338,7 @@ def attribute(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tag="drums", 
     network = open_network(model, weights)
     tag_index(network, tag)
     check_method(method, baseline)
-    recording = audio if isinstance(audio, Recording) else read_recording(audio, sample_rate, hop_seconds, last_patch)
+    recording = as_recording(audio, sample_rate, hop_seconds, last_patch)
     maps, logits, details = attribute_patches(recording.patches, model, weights, tag, method, layer=layer,
                                               samples=samples, noise=noise, baseline=baseline, tolerance=tolerance,
                                               max_points=max_points, seed=seed, progress=progress)

@@ -26,7 +26,7 @@ import tensorflow as tf
 from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
 from zoo.explain.network import open_network
-from zoo.explain.recording import frame_values, read_recording
+from zoo.explain.recording import as_recording, frame_values
 from zoo.explain.stft import apply_mel_mask
 
 # Layers a deconvolution network can pass back through: convolutions (ReLU or linear), batch normalisation,
@@ -151,7 +151,8 @@ def auralise_units(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer="t
     """Auralises several units of one layer over one recording (decoded once).
 
     Args:
-        audio, sample_rate, hop_seconds, last_patch: as in `zoo.tag`.
+        audio, sample_rate, hop_seconds, last_patch: as in `zoo.tag`; `audio` may also be a
+            `zoo.explain.recording.Recording` already read.
         model, weights: as in `auralise`.
         layer: an auralisable layer.
         units: unit indices.
@@ -160,7 +161,7 @@ def auralise_units(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer="t
         (waveforms `[units, samples]` float32 at 16 kHz, the recording's 16 kHz waveform `[samples]`).
     """
     check_layer(open_network(model, weights), layer)
-    recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
+    recording = as_recording(audio, sample_rate, hop_seconds, last_patch)
     return _auralise_recording(recording, model, weights, layer, units)
 
 
@@ -168,12 +169,14 @@ def auralise_top_units(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, laye
                        sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH):
     """Auralises the `n` units of `layer` most active on the recording (mean positive activation), decoded once.
 
+    `audio` is as in `auralise_units` (a `Recording` already read is not decoded again).
+
     Returns:
         (unit indices, most active first; waveforms `[n, samples]`; the recording's 16 kHz waveform `[samples]`).
     """
     network = open_network(model, weights)
     check_layer(network, layer)
-    recording = read_recording(audio, sample_rate, hop_seconds, last_patch)
+    recording = as_recording(audio, sample_rate, hop_seconds, last_patch)
     units = [int(u) for u in unit_activity(network, layer, recording.patches).argsort()[::-1][:n]]
     return (units, *_auralise_recording(recording, model, weights, layer, units))
 

@@ -238,7 +238,7 @@ def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags
     """Each branch's share of each tag's logit, patch by patch, by integrated gradients and by ablation.
 
     Args:
-        audio: path, or array with `sample_rate`.
+        audio: path, array with `sample_rate`, or a `zoo.explain.recording.Recording` already read.
         model, weights: a model with concatenated branches (`timbral_temporal`) and its weights.
         tags: tag names (default: every tag).
         reference: reference recordings for the baseline / ablation mean (default: the training data's mean).

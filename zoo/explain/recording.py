@@ -67,16 +67,33 @@ def read_recording(audio, sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, las
     return _recording(result, source.label, waveform)
 
 
+def as_recording(audio, sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH):
+    """`audio` itself if it is a `Recording` already read (its patches are kept), else `read_recording` of it."""
+    if isinstance(audio, Recording):
+        return audio
+    return read_recording(audio, sample_rate, hop_seconds, last_patch)
+
+
 def read_patches_many(audios, sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH):
     """The log-mel patches of many recordings, streamed (no waveform kept).
+
+    Args:
+        audios: paths, arrays (with `sample_rate`), or `Recording`s already read (passed on as they are,
+            under their label, their patches kept).
+        sample_rate, hop_seconds, last_patch: as in `zoo.tag`.
 
     Yields:
         (audio, Recording or ZooError) in input order; a recording that fails does not stop the others.
     """
     audios = list(audios)
-    for result in pipeline.run(lambda: np.asarray, openers(audios, sample_rate), hop_seconds, last_patch):
-        audio = audios[result.index]
-        yield audio, result.error or _recording(result, str(audio), None)
+    fresh = [audio for audio in audios if not isinstance(audio, Recording)]
+    results = pipeline.run(lambda: np.asarray, openers(fresh, sample_rate), hop_seconds, last_patch)
+    for audio in audios:
+        if isinstance(audio, Recording):
+            yield audio.label, audio
+        else:
+            result = next(results)
+            yield audio, result.error or _recording(result, str(audio), None)
 
 
 def frame_values(values, starts, n_frames):

@@ -10,61 +10,29 @@ units`: every unit's excerpts with thumbnails, players and tags, and the
 model's filter maps. Every asset is a file next to `index.html` (or in the
 units folder, by relative path); the page loads no script, font or style
 from anywhere else.
+
+The recording is decoded once (`read_recording`): the feature maps, the
+spectrogram, the listening copy and every explanation section
+(`zoo.explain.report.sections`) work on that one waveform and its patches.
+The page's HTML blocks are in `zoo.explain.report.page`.
 """
 
 import html
 import json
 from pathlib import Path
 
-import soundfile
-
-from musiczoo_runtime.atomic import atomic_path
 from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, SAMPLE_RATE
 from musiczoo_runtime.errors import ZooError
 from zoo.explain.activations import MAX_COLUMNS, activations
-from zoo.explain.filter_plots import write_filter_map
-from zoo.explain.filters import TEMPO_RANGE_BPM, filters
 from zoo.explain.pictures import plot_activations
-from zoo.explain.report_html import audio_player, image, url, write_page
-from zoo.explain.report_sections import attribution_section, auralisation_section, branch_section
+from zoo.explain.recording import read_recording
+from zoo.explain.report.page import audio_player, image, write_page
+from zoo.explain.report.sections import attribution_section, auralisation_section, branch_section, filter_section
 from zoo.inference.plots import plot_taggram, recording_logmel
+from zoo.outputs.audio import write_audio
 from zoo.progress import SILENT
-from musiczoo_runtime.audio import open_audio
 
 EXPLAIN_DEFAULTS = {"attribution_tags": 2, "method": "integrated_gradients", "branches": True, "auralised_units": 3}
-
-
-def write_listening_copy(audio, path):
-    """Writes a recording as 16 kHz mono Ogg Vorbis (what the model hears), block by block, atomically."""
-    source = open_audio(audio)
-    with atomic_path(path) as tmp, soundfile.SoundFile(tmp, "w", SAMPLE_RATE, 1, format="OGG",
-                                                       subtype="VORBIS") as handle:
-        for block in source.blocks():
-            handle.write(block)
-
-
-def _filter_section(model, weights, out_dir, progress=SILENT):
-    """Writes the filter maps into `out_dir/filters` and returns their HTML."""
-    with progress.stage("first-layer filter maps"):
-        filter_map = filters(model, weights)
-        written = write_filter_map(filter_map, Path(out_dir) / "filters")
-    parts = ["<h2>First-layer filters</h2>",
-             f'<p class="note">One picture per branch, sorted into a musical map (timbral by band, temporal by '
-             f'periodicity); every number is in <a href="{url(written["json"], out_dir)}">filters.json</a>.</p>']
-    fractions = filter_map.tempo_fractions()
-    if fractions:
-        low, high = TEMPO_RANGE_BPM
-        rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{share['learned']:.0%}</td>"
-                       + (f"<td>{share['random']:.0%} ({share['random_2.5%']:.0%}-{share['random_97.5%']:.0%})</td>"
-                          if share["random"] is not None else "<td>-</td>") + "</tr>"
-                       for name, share in fractions.items())
-        parts.append(f"<table><tr><th>temporal layer</th><th>learned in {low:g}-{high:g} BPM</th>"
-                     f"<th>random init (95% of draws)</th></tr>{rows}</table>")
-    if written["null"]:
-        parts.append(image(written["null"], out_dir, "learned against randomly initialised filters"))
-    for name, picture in written["images"].items():
-        parts.append(f"<h3>{html.escape(name)}</h3>{image(picture, out_dir, f'filters of {name}')}")
-    return "\n".join(parts)
 
 
 def recording_report(audio, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layers=None,
@@ -84,12 +52,13 @@ def recording_report(audio, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHT
     """
     out_dir = Path(out_dir)
     with progress.stage("tags and feature maps"):
-        acts = activations(audio, model, weights, layers, max_columns=max_columns)
+        recording = read_recording(audio)  # the one decode: every section works on this waveform and its patches
+        waveform = recording.waveform
+        acts = activations(waveform, model, weights, layers, sample_rate=SAMPLE_RATE, max_columns=max_columns)
         name = Path(str(audio)).name
         plot_activations(acts, out_dir / "activations.png", title=name)
-        plot_taggram(acts.taggram, out_dir / "taggram.png", recording_logmel(audio), title=name)
-        write_listening_copy(audio, out_dir / "recording.ogg")
-    patches = len(acts.taggram.times)
+        plot_taggram(acts.taggram, out_dir / "taggram.png", recording_logmel(waveform, SAMPLE_RATE), title=name)
+        write_audio(waveform, out_dir / "recording.ogg")
     tags = "".join(f"<tr><td>{html.escape(tag)}</td><td>{p:.2f}</td></tr>" for tag, p in acts.taggram.top(10))
     body = [f'<p>{html.escape(name)}: {acts.duration:.1f} s, {html.escape(acts.model)} '
             f'({html.escape(str(acts.weights))} tags)</p>',
@@ -107,15 +76,15 @@ def recording_report(audio, out_dir, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHT
     settings = {**EXPLAIN_DEFAULTS, **explain}
     if settings["attribution_tags"]:
         top = [tag for tag, _ in acts.taggram.top(settings["attribution_tags"])]
-        body.append(attribution_section(audio, out_dir, model, weights, top, settings["method"], progress, patches))
+        body.append(attribution_section(recording, name, out_dir, model, weights, top, settings["method"], progress))
     if settings["branches"]:
-        body.append(branch_section(audio, out_dir, model, weights, [tag for tag, _ in acts.taggram.top(10)],
-                                   progress, patches))
+        body.append(branch_section(recording, out_dir, model, weights, [tag for tag, _ in acts.taggram.top(10)],
+                                   progress))
     if settings["auralised_units"]:
         with progress.stage("auralised units"):
-            body.append(auralisation_section(audio, out_dir, model, weights, settings["auralised_units"]))
+            body.append(auralisation_section(recording, out_dir, model, weights, settings["auralised_units"]))
     if with_filters:
-        body.append(_filter_section(model, weights, out_dir, progress))
+        body.append(filter_section(model, weights, out_dir, progress))
     return write_page(out_dir, f"What {acts.model} hears in {name}", "\n".join(body))
 
 
@@ -160,7 +129,7 @@ def units_report(units_dir, out_dir=None, with_filters=True, progress=SILENT):
     body.append("<h2>Units</h2>")
     body.extend(_unit_html(unit, units_dir, out_dir) for unit in doc["units"])
     if with_filters:
-        body.append(_filter_section(doc["model"], doc["weights"], out_dir, progress))
+        body.append(filter_section(doc["model"], doc["weights"], out_dir, progress))
     return write_page(out_dir, f"What excites each unit of {doc['model']} {doc['layer']}", "\n".join(body))
 
 

@@ -1,8 +1,9 @@
-"""The report's explanation sections for one recording: attribution maps, branch shares and auralised units.
+"""The report's sections after the top tags: attribution maps, branch shares, auralised units, filter maps.
 
 Each section writes its pictures and audio into the report's folder and returns
-its HTML (assets by relative path, players for every audio file). The report
-(`zoo.explain.report`) places them after the feature maps.
+its HTML (assets by relative path, players for every audio file). The sections
+about the recording take the one `Recording` the report decoded
+(`zoo.explain.recording.read_recording`), so none decodes the audio again.
 """
 
 import html
@@ -15,30 +16,29 @@ from zoo.explain.attribution import attribute, evidence_share
 from zoo.explain.attribution_plots import plot_attribution, plot_branches
 from zoo.explain.auralise import auralisable_layers, auralise_top_units
 from zoo.explain.branches import branch_attribution, branch_layout
+from zoo.explain.filter_plots import write_filter_map
+from zoo.explain.filters import TEMPO_RANGE_BPM, filters
 from zoo.explain.network import open_network
-from zoo.explain.recording import read_recording, write_waveform
-from zoo.explain.report_html import audio_player, image
+from zoo.explain.report.page import audio_player, image, url
 from zoo.explain.tuning import tuning
+from zoo.outputs.audio import write_audio
+from zoo.outputs.names import safe_name
 from zoo.progress import SILENT
 
 
-def write_ogg(waveform, path):
-    """Writes a 16 kHz waveform `[samples]` as Ogg Vorbis, atomically, peaks above 1 scaled down (Vorbis clips)."""
-    peak = float(np.abs(waveform).max()) if len(waveform) else 0.0
-    write_waveform(waveform / peak if peak > 1 else waveform, path)
-
-
-def _safe(name):
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-
-
-def attribution_section(audio, out_dir, model, weights, tags, method="integrated_gradients", progress=SILENT,
-                        patches=None):
+def attribution_section(recording, name, out_dir, model, weights, tags, method="integrated_gradients",
+                        progress=SILENT):
     """Attribution of each of `tags` over the recording: map picture and the recording masked by it.
 
     Integrated gradients (the default: the most faithful method in benchmarks/faithfulness.py) run
     with `attribute`'s fast default budget; the page states how complete each map is.
-    `progress` (a `zoo.progress.Progress`) shows one stage per tag of `patches` steps.
+
+    Args:
+        recording: the report's `zoo.explain.recording.Recording`.
+        name: the recording's file name, shown above each map.
+        out_dir: the report's folder.
+        model, weights, tags, method: as in `zoo.explain.attribution.attribute`.
+        progress: a `zoo.progress.Progress`, one stage per tag counting the recording's patches.
     """
     parts = ["<h2>Why these tags: where in the sound the model found them</h2>",
              "<p>Each map shows which moments and pitch regions pushed the model towards the tag (red) or away from "
@@ -50,13 +50,12 @@ def attribution_section(audio, out_dir, model, weights, tags, method="integrated
              "equals the tag's evidence (logit minus the baseline's logit) up to the completeness gap stated under "
              "each map. The masked audio keeps the attribution's positive part as a mel mask, phase kept.</p>"
              "</details>"]
-    recording = read_recording(audio)  # one decode and one front-end pass for every tag
     for tag in tags:
-        with progress.stage(f"attribution of {tag} ({method})", patches, "patch") as advance:
+        with progress.stage(f"attribution of {tag} ({method})", len(recording.patches), "patch") as advance:
             result = attribute(recording, model, weights, tag, method, progress=advance)
-        stem = f"attribution.{_safe(tag)}.{method}"
-        plot_attribution(result, out_dir / f"{stem}.png", title=Path(str(audio)).name)
-        write_ogg(result.listen(), out_dir / f"{stem}.ogg")
+        stem = f"attribution.{safe_name(tag)}.{method}"
+        plot_attribution(result, out_dir / f"{stem}.png", title=name)
+        write_audio(result.listen(), out_dir / f"{stem}.ogg", scale_peaks=True)
         check = ""
         if "completeness_gap" in result.details:
             share, largest = evidence_share(result)
@@ -74,16 +73,17 @@ def attribution_section(audio, out_dir, model, weights, tags, method="integrated
 REPORT_BRANCH_IG = {"tolerance": 1e-2, "max_points": 64}  # in a report: coarser than branch_attribution's 1e-3
 
 
-def branch_section(audio, out_dir, model, weights, tags, progress=SILENT, patches=None):
+def branch_section(recording, out_dir, model, weights, tags, progress=SILENT):
     """Timbral against temporal share of each of `tags`' logit; empty for a model without concatenated branches.
 
-    The path integral runs with `REPORT_BRANCH_IG` (the page states the gap reached)."""
+    The path integral over the `recording`'s patches runs with `REPORT_BRANCH_IG` (the page states the gap
+    reached); `progress` shows one stage counting the patches."""
     try:
         branch_layout(open_network(model, weights))
     except ZooError:  # no concatenated branches: nothing to split
         return ""
-    with progress.stage("branch shares", patches, "patch") as advance:
-        result = branch_attribution(audio, model, weights, tags, progress=advance, **REPORT_BRANCH_IG)
+    with progress.stage("branch shares", len(recording.patches), "patch") as advance:
+        result = branch_attribution(recording, model, weights, tags, progress=advance, **REPORT_BRANCH_IG)
     plot_branches(result, out_dir / "branches.png", n_tags=len(tags))
     summary = result.summary()
     top = sorted(summary, key=lambda t: -summary[t]["probability"])
@@ -110,15 +110,16 @@ def branch_section(audio, out_dir, model, weights, tags, progress=SILENT, patche
             + image(out_dir / "branches.png", out_dir, "branch shares per tag") + "</details>")
 
 
-def auralisation_section(audio, out_dir, model, weights, n_units=3, layer=None):
-    """The `n_units` most active units of the first auralisable layer, as audio (Choi et al.'s deconvolution)."""
+def auralisation_section(recording, out_dir, model, weights, n_units=3, layer=None):
+    """The `n_units` most active units of the first auralisable layer on the `recording`, as audio (Choi et al.'s
+    deconvolution)."""
     layer = layer or auralisable_layers(open_network(model, weights))[0]
-    units, waveforms, _ = auralise_top_units(audio, model, weights, layer, n_units)
+    units, waveforms, _ = auralise_top_units(recording, model, weights, layer, n_units)
     peaks = tuning(model, weights, layer).peak_hz()
     cards = []
     for unit, waveform in zip(units, waveforms):
-        path = out_dir / f"auralised.{_safe(layer)}.unit{unit}.ogg"
-        write_ogg(waveform, path)
+        path = out_dir / f"auralised.{safe_name(layer)}.unit{unit}.ogg"
+        write_audio(waveform, path, scale_peaks=True)
         cards.append(f'<figure class="card">{audio_player(path, out_dir)}<figcaption>unit {unit}: responds most '
                      f"to a tone at {peaks[unit]:.0f} Hz</figcaption></figure>")
     return (f"<h2>What the most active units of {html.escape(layer)} hear</h2>"
@@ -126,3 +127,27 @@ def auralisation_section(audio, out_dir, model, weights, n_units=3, layer=None):
             "recording's spectrogram (phase kept); compare with the recording at the top. Each unit's tone is "
             "measured with probe sines from 60 Hz to 7.8 kHz (<code>zoo.explain.tuning</code>).</p>"
             f'<div class="cards">{"".join(cards)}</div>')
+
+
+def filter_section(model, weights, out_dir, progress=SILENT):
+    """Writes the filter maps into `out_dir/filters` and returns their HTML."""
+    with progress.stage("first-layer filter maps"):
+        filter_map = filters(model, weights)
+        written = write_filter_map(filter_map, Path(out_dir) / "filters")
+    parts = ["<h2>First-layer filters</h2>",
+             f'<p class="note">One picture per branch, sorted into a musical map (timbral by band, temporal by '
+             f'periodicity); every number is in <a href="{url(written["json"], out_dir)}">filters.json</a>.</p>']
+    fractions = filter_map.tempo_fractions()
+    if fractions:
+        low, high = TEMPO_RANGE_BPM
+        rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{share['learned']:.0%}</td>"
+                       + (f"<td>{share['random']:.0%} ({share['random_2.5%']:.0%}-{share['random_97.5%']:.0%})</td>"
+                          if share["random"] is not None else "<td>-</td>") + "</tr>"
+                       for name, share in fractions.items())
+        parts.append(f"<table><tr><th>temporal layer</th><th>learned in {low:g}-{high:g} BPM</th>"
+                     f"<th>random init (95% of draws)</th></tr>{rows}</table>")
+    if written["null"]:
+        parts.append(image(written["null"], out_dir, "learned against randomly initialised filters"))
+    for name, picture in written["images"].items():
+        parts.append(f"<h3>{html.escape(name)}</h3>{image(picture, out_dir, f'filters of {name}')}")
+    return "\n".join(parts)
