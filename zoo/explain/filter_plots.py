@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musiczoo_runtime.atomic import atomic_path
 from zoo.outputs.figures import plt, save_figure
 from zoo.signal.axes import FRAMES_PER_SECOND, hz_ticks
 from zoo.explain.filters import TEMPO_RANGE_BPM
