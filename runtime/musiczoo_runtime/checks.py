@@ -37,6 +37,17 @@ def positive_integer(value, name, maximum=None):
     return int(value)
 
 
+def at_least(value, name, minimum):
+    """`value` as an int, if it is a whole number of at least `minimum` (0 where none is a valid count).
+
+    Raises:
+        ZooError: not an integer, or below `minimum`.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ZooError(f"{name} must be a whole number with {name} >= {minimum}, not {value!r}")
+    return int(value)
+
+
 def is_weight_file(weights):
     """Whether a `weights` argument names a weight file (a path ending in `.h5`) rather than a tag or None."""
     return isinstance(weights, (str, Path)) and str(weights).endswith(".h5")
