@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from fixtures import synth
 from zoo.cli import main
@@ -53,3 +54,69 @@ def test_features_writes_one_npz_per_file(tmp_path, write_audio):
     data = np.load(tmp_path / "f" / "song.npz")
     assert data["penultimate"].shape == (3, 200) and data["cnn1"].shape[1] == 64
     assert len(data["cnn1_times"]) == len(data["cnn1"])
+
+
+def _subcommand_parsers(parser):
+    """Every leaf sub-command parser under `parser`, by its prog ("musiczoo explain units")."""
+    import argparse
+
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.update(_subcommand_parsers(sub) or {sub.prog: sub})
+    return found
+
+
+def test_weights_none_is_the_random_initialisation_wherever_it_makes_sense():
+    from zoo.cli import parser
+
+    accepted = [["card", "vgg"], ["extract", "a.wav", "--out", "o"], ["evaluate", "data", "--out", "o"],
+                ["finetune", "data", "--out", "o"], ["explain", "filters", "vgg", "--out", "o"],
+                ["explain", "activations", "a.wav", "--out", "o"],
+                ["explain", "units", "d", "--layer", "x", "--out", "o"], ["explain", "report", "a.wav", "--out", "o"],
+                ["explain", "attribute", "a.wav", "--tag", "rock", "--out", "o"],
+                ["explain", "auralise", "a.wav", "--layer", "x", "--top", "1", "--out", "o"],
+                ["explain", "branches", "a.wav", "--out", "o"]]
+    for argv in accepted:
+        assert parser().parse_args([*argv, "--weights", "None"]).weights is None, argv
+        assert parser().parse_args(argv).weights == "mtt", argv
+    for argv in (["tag", "a.wav"], ["export", "vgg", "--out", "o"], ["explain", "scales", "a.wav", "--out", "o"]):
+        with pytest.raises(SystemExit):
+            parser().parse_args([*argv, "--weights", "none"])
+
+
+def test_tag_refuses_random_weights_in_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["tag", "a.wav", "--weights", "none"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert err.strip().splitlines()[-1].endswith("argument --weights: this command needs trained weights (mtt or "
+                                                 "msd): none, a random initialisation, has no tags")
+
+
+def test_every_model_and_weights_option_has_the_one_help():
+    from zoo.cli import parser
+
+    helps = {}
+    for prog, sub in _subcommand_parsers(parser()).items():
+        for action in sub._actions:
+            if {"--model", "--weights"} & set(action.option_strings) or action.dest == "model":
+                helps.setdefault(action.dest, set()).add(action.help.split(" (default")[0].split(";")[0])
+    assert helps["model"] <= {"catalog name", "catalog name, or a folder written by `musiczoo finetune`"}
+    assert helps["weights"] <= {"weight tag (mtt, msd) or the model's shipped .weights.h5 file",
+                                "weight tag (mtt, msd) or the model's shipped .weights.h5 file, or none (random "
+                                "initialisation)"}
+
+
+def test_each_rule_has_one_home():
+    """issue 27: the --model/--weights options, the weight-file test and the positive-number messages are
+    written once, in the ground floor (`musiczoo_runtime.cli_arguments` and `musiczoo_runtime.checks`)."""
+    from fixtures import ROOT
+
+    homes = {'"--model"': "cli_arguments.py", '"--weights"': "cli_arguments.py",
+             'endswith(".h5")': "checks.py", "must be a positive": "checks.py"}
+    sources = [*(ROOT / "zoo").rglob("*.py"), *(ROOT / "runtime" / "musiczoo_runtime").rglob("*.py")]
+    for text, home in homes.items():
+        found = sorted({path.name for path in sources if text in path.read_text(encoding="utf-8")})
+        assert found == [home], f"{text} is written in {found}"

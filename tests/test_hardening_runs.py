@@ -80,8 +80,10 @@ def test_1_a_second_run_into_an_owned_out_is_refused_naming_the_owner(tmp_path, 
 
 @pytest.mark.parametrize("command", [["tag", "{folder}", "--plot", "{out}"],
                                      ["explain", "activations", "{folder}", "--out", "{out}"],
-                                     ["export", "temporal", "--format", "onnx", "--out", "{out}"]],
-                         ids=["tag-plot", "explain-activations", "export"])
+                                     ["export", "temporal", "--format", "onnx", "--out", "{out}"],
+                                     ["explain", "filters", "temporal", "--out", "{out}"],
+                                     ["evaluate", "{folder}", "--out", "{out}"]],
+                         ids=["tag-plot", "explain-activations", "export", "explain-filters", "evaluate"])
 def test_1_every_writer_owns_its_folder(command, tmp_path, holder, capsys):
     """issue 25 case 1, for the other commands writing under --out/--plot."""
     folder, out = music(tmp_path, files=1), tmp_path / "out"

@@ -37,6 +37,22 @@ def positive_integer(value, name, maximum=None):
     return int(value)
 
 
+def at_least(value, name, minimum):
+    """`value` as an int, if it is a whole number of at least `minimum` (0 where none is a valid count).
+
+    Raises:
+        ZooError: not an integer, or below `minimum`.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ZooError(f"{name} must be a whole number with {name} >= {minimum}, not {value!r}")
+    return int(value)
+
+
+def is_weight_file(weights):
+    """Whether a `weights` argument names a weight file (a path ending in `.h5`) rather than a tag or None."""
+    return isinstance(weights, (str, Path)) and str(weights).endswith(".h5")
+
+
 def sample_rate(value, label="audio"):
     """`value` as an int, if it is a whole number of Hz (16000 or 16000.0) from `MIN_SAMPLE_RATE` to `MAX_SAMPLE_RATE`.
 
@@ -69,6 +85,8 @@ def names(value, name):
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         raise ZooError(f"{name} must be a list of names (strings), not {type(value).__name__} {value!r:.80}")
     return list(value)
+
+
 def feature_layers(model, layers, available):
     """The requested feature `layers` as a list (default: every one of `available`), each checked.
 

@@ -8,19 +8,11 @@ What needs TensorFlow is not here: `--plot` (matplotlib), `--precision` and `--r
 
 import argparse
 
-from musiczoo_runtime import __version__, checks
-from musiczoo_runtime.cli_common import (
-    OK,
-    add_audio_arguments,
-    add_feature_output_arguments,
-    checked,
-    each_result,
-    find_inputs,
-    per_file_outputs,
-)
+from musiczoo_runtime import __version__
+from musiczoo_runtime.cli_arguments import add_extract_parser, add_tag_parser, count
+from musiczoo_runtime.cli_common import OK, each_result, find_inputs, per_file_outputs
 from musiczoo_runtime.command import run_command
-from musiczoo_runtime.contract import BATCH_SIZE
-from musiczoo_runtime.printing import TaggramPrinter, add_output_arguments, print_catalog, print_taggrams
+from musiczoo_runtime.printing import TaggramPrinter, print_catalog, print_taggrams
 
 
 def cmd_list(args):
@@ -66,8 +58,7 @@ def cmd_extract(args):
 
 
 def add_threads_argument(parser):
-    parser.add_argument("--threads", type=checked(lambda n: checks.positive_integer(n, "--threads"), int),
-                        default=None, metavar="N",
+    parser.add_argument("--threads", type=count("--threads"), default=None, metavar="N",
                         help="ONNX Runtime's threads (default: every core)")
 
 
@@ -83,17 +74,11 @@ def parser():
     listing.add_argument("--pretrained", metavar="TAG", help="only models with these weights: mtt, msd or any")
     listing.set_defaults(run=cmd_list)
 
-    tag = commands.add_parser("tag", help="tag audio files (musiczoo_runtime.tag_many)")
-    add_audio_arguments(tag, BATCH_SIZE)
-    add_output_arguments(tag)
+    tag = add_tag_parser(commands, "musiczoo_runtime")
     add_threads_argument(tag)
     tag.set_defaults(run=cmd_tag)
 
-    extract = commands.add_parser("extract", aliases=["features"], help="extract named intermediate features "
-                                                                        "(musiczoo_runtime.extract_many), one .npz "
-                                                                        "per file")
-    add_audio_arguments(extract, BATCH_SIZE)
-    add_feature_output_arguments(extract)
+    extract = add_extract_parser(commands, "musiczoo_runtime", random=False)  # graphs exist for trained weights only
     add_threads_argument(extract)
     extract.set_defaults(run=cmd_extract)
     return main

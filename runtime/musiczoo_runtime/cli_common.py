@@ -1,5 +1,5 @@
-"""What every `musiczoo` sub-command shares: finding input files, naming outputs, checking arguments,
-one loop over results, one error format.
+"""What every `musiczoo` sub-command shares: finding input files, naming and owning outputs, one loop over
+results, one error format (its options are defined in `musiczoo_runtime.cli_arguments`).
 
 Exit status everywhere: `OK` (0) when every input succeeded, `SOME_FAILED` (1)
 when some input failed (each reported on its own `error:` line), `USAGE` (2)
@@ -8,25 +8,13 @@ for a usage error (bad arguments, nothing to do, outputs that would clash),
 has gone, the numbers shells give those signals.
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import is_temporary, own_folder
-from musiczoo_runtime.contract import (
-    DEFAULT_HOP_SECONDS,
-    DEFAULT_LAST_PATCH,
-    DEFAULT_MODEL,
-    DEFAULT_WEIGHTS,
-    HOP_LENGTH,
-    LAST_PATCH_POLICIES,
-    SAMPLE_RATE,
-)
-from musiczoo_runtime.errors import ZooError, ZooWarning, file_error, reason
 from musiczoo_runtime.audio import EXTENSIONS
-from musiczoo_runtime.patching import hop_frames
+from musiczoo_runtime.errors import ZooError, ZooWarning, file_error, reason
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
 INTERRUPTED, PIPE_CLOSED = 128 + 2, 128 + 13  # 128 + SIGINT, 128 + SIGPIPE
@@ -239,84 +227,3 @@ def each_result(results, files, description, handle, failure=None):
             failed += 1
             report_error(file_error(path, result))
     return SOME_FAILED if failed else OK
-
-
-def whole(text):
-    """Text as an int, written as one ("1000") or as a float with a whole value ("1e3", "1000.0").
-
-    Raises:
-        ValueError: not a whole number.
-    """
-    try:
-        return int(text)
-    except ValueError:
-        value = float(text)
-        if not value.is_integer():
-            raise ValueError(text) from None
-        return int(value)
-
-
-def count(name, maximum):
-    """An argparse `type=` for a count option (`--top`, `--batch-size`): a whole number from 1 to `maximum`."""
-    return checked(lambda n: checks.positive_integer(n, name, maximum), whole)
-
-
-def checked(check, convert=float):
-    """An argparse `type=` that converts the text, then applies the API's own check (same rule, same words).
-
-    Args:
-        check: a function raising ZooError for a bad value (e.g. `musiczoo_runtime.checks.positive_integer` with its name bound).
-        convert: text -> value (float or int).
-    """
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            kind = "a whole number" if convert in (int, whole) else "a number"
-            raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
-        try:
-            check(value)
-        except ZooError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-        return value
-
-    return parse
-
-
-def add_audio_arguments(parser, default_batch_size):
-    """FILE... and the options every command over recordings takes (model, weights, hop, last patch, batch)."""
-    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog name (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                        help=f"weight tag: mtt or msd, or the model's shipped .weights.h5 file "
-                             f"(default: {DEFAULT_WEIGHTS})")
-    add_patch_arguments(parser, default_batch_size)
-
-
-def add_runtime_argument(parser, where="this CPU"):
-    """--runtime: what runs the network (`zoo.inference.runtimes.RUNTIMES`)."""
-    parser.add_argument("--runtime", choices=("auto", "tensorflow", "onnx"), default="auto",
-                        help=f"what runs the network: auto (default: the faster for this model and batch size on "
-                             f"{where}, as measured), tensorflow, or onnx (ONNX Runtime)")
-
-
-def add_patch_arguments(parser, default_batch_size):
-    """--hop-seconds (alias --hop), --last-patch and --batch-size."""
-    parser.add_argument("--hop-seconds", "--hop", dest="hop", type=checked(hop_frames), default=DEFAULT_HOP_SECONDS,
-                        metavar="SECONDS",
-                        help=f"seconds between patch starts, in whole 16 ms frames (default: {DEFAULT_HOP_SECONDS:g}, "
-                             f"which is {hop_frames(DEFAULT_HOP_SECONDS)} frames: "
-                             f"{hop_frames(DEFAULT_HOP_SECONDS) * HOP_LENGTH / SAMPLE_RATE:g} s)")
-    parser.add_argument("--last-patch", choices=LAST_PATCH_POLICIES, default=DEFAULT_LAST_PATCH,
-                        help="pad the final partial patch (repeat) or discard it (drop)")
-    parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE),
-                        default=default_batch_size,
-                        help=f"3 s patches per forward pass, shared across files (default: {default_batch_size})")
-
-
-def add_feature_output_arguments(parser):
-    """--layer (repeatable) and --out, the options of what `extract` writes."""
-    parser.add_argument("--layer", action="append", metavar="NAME", help="feature layer (repeatable; default: "
-                                                                          "every feature layer of the card)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for one .npz per file, mirroring the "
-                                                                    "layout of the folders given")

@@ -17,6 +17,7 @@ from musiczoo_runtime.cli_common import (
     INTERRUPTED,
     PIPE_CLOSED,
     USAGE,
+    output_folder,
     remove_unused_folders,
     report_error,
     show_warnings,
@@ -30,8 +31,9 @@ def run_command(parser, argv=None, prepare=None):
     Args:
         parser: an argparse parser whose sub-commands set `run`.
         argv: the arguments, or None for `sys.argv[1:]`.
-        prepare: called with the parsed arguments before the command runs (the full package imports
-            TensorFlow quietly there); a ZooError it raises is a usage error.
+        prepare: called with the parsed arguments before the command runs and after its output folders are
+            owned (`claim_folders`; the full package imports TensorFlow quietly there); a ZooError it raises
+            is a usage error.
 
     Returns:
         The exit status.
@@ -44,6 +46,7 @@ def run_command(parser, argv=None, prepare=None):
     show_warnings()
     refused = False
     try:
+        claim_folders(args)
         if prepare is not None:
             prepare(args)
         return args.run(args)
@@ -61,6 +64,18 @@ def run_command(parser, argv=None, prepare=None):
         release_folders()  # removes the lock files, so that
         if refused:
             remove_unused_folders()  # a run refused up front leaves no empty --out or --plot behind
+
+
+def claim_folders(args):
+    """Creates and owns every output folder the sub-command declares (`cli_arguments.add_folder_argument`) and
+    was given, before anything else runs: a second run into one of them is refused at once.
+
+    Raises:
+        ZooError: a folder that is a file, cannot be created or written to, or is owned by another run.
+    """
+    for option, dest in getattr(args, "output_folders", ()):
+        if getattr(args, dest) is not None:
+            output_folder(getattr(args, dest), option)
 
 
 def _discard_stdout():

@@ -12,6 +12,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.errors import ZooError
 
 FOLDER = Path(__file__).resolve().parent / "graphs"
@@ -36,7 +37,7 @@ def entry(model, weights):
         raise ZooError(f"unknown model {model!r}: choose from {', '.join(index())}")
     available = index()[model]["weights"]
     if weights not in available:
-        if str(weights).endswith(".h5"):
+        if checks.is_weight_file(weights):
             raise ZooError(f"musiczoo-runtime runs the shipped weight sets ({', '.join(available)}), not the file "
                            f"{weights}: use the full musiczoo for weight files")
         raise ZooError(f"{model} has no weights {weights!r}: choose from {', '.join(available)}")

@@ -11,11 +11,9 @@ test holds the three together. `patch_windows` gives the same patches as
 windows of the padded waveform, the input of the waveform-in ONNX graphs.
 """
 
-import math
-import numbers
-
 import numpy as np
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.contract import (
     CENTER_PADDING,
     DEFAULT_LAST_PATCH,
@@ -41,9 +39,7 @@ def hop_frames(hop_seconds):
     Raises:
         ZooError: not a finite positive number, shorter than one frame or longer than `MAX_HOP_SECONDS`.
     """
-    if isinstance(hop_seconds, bool) or not isinstance(hop_seconds, numbers.Real) or not math.isfinite(hop_seconds) \
-            or hop_seconds <= 0:
-        raise ZooError(f"hop_seconds must be a positive, finite number of seconds, not {hop_seconds!r}")
+    checks.positive_number(hop_seconds, "hop_seconds")
     if hop_seconds > MAX_HOP_SECONDS:
         raise ZooError(f"hop_seconds={hop_seconds:g} is longer than {MAX_HOP_SECONDS} s (an hour): with such a hop "
                        "only each recording's first patch would be tagged")

@@ -5,8 +5,7 @@ import csv
 import json
 import sys
 
-from musiczoo_runtime import checks
-from musiczoo_runtime.cli_common import count, each_result, one_line
+from musiczoo_runtime.cli_common import each_result, one_line
 from musiczoo_runtime.errors import ZooError, file_error
 from musiczoo_runtime.writers import error_record, taggram_record
 
@@ -95,13 +94,6 @@ def print_taggrams(results, files, printer, description):
     status = each_result(reported(results), files, description, printer)
     printer.finish()
     return status
-
-
-def add_output_arguments(parser):
-    """--top and --format, the options of what `tag` prints."""
-    parser.add_argument("--top", type=count("--top", checks.MAX_TOP), default=5,
-                        help="tags shown per file in text format (default: 5)")
-    parser.add_argument("--format", choices=FORMATS, default="text")
 
 
 def print_catalog(rows):

@@ -127,7 +127,7 @@ def test_usage_errors_exit_2_with_one_clear_line(tmp_path, args):
 
 
 @pytest.mark.parametrize("option", [("--hop", "0"), ("--batch-size", "0"), ("--top", "-1"), ("--threads", "0"),
-                                    ("--last-patch", "pad")])
+                                    ("--last-patch", "pad"), ("--weights", "none")])
 def test_bad_options_are_argparse_usage_errors(tmp_path, option):
     done = command("tag", tone(tmp_path / "tone.wav", 3.0), *option)
     assert done.returncode == 2 and "Traceback" not in done.stderr

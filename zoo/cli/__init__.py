@@ -8,6 +8,7 @@ SIGPIPE, every output finished so far kept.
 
 import argparse
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.command import run_command
 from zoo import __version__
 from zoo.cli import catalog, evaluate, explain, inference, scale, training
@@ -34,12 +35,12 @@ def parser():
 def prepare(args):
     """Imports TensorFlow quietly for the commands that run networks; a shipped weight file stands for its tag.
 
-    Commands that set `claims_first` own their output folder first and import TensorFlow themselves
-    (`import_tensorflow`), so that a second run into the same folder is refused at once.
+    The command runner has already created and owned the command's output folders
+    (`musiczoo_runtime.command.claim_folders`), so a second run into one of them is refused before TensorFlow loads.
     """
-    if args.command not in WITHOUT_TENSORFLOW and not getattr(args, "claims_first", False):
+    if args.command not in WITHOUT_TENSORFLOW:
         import_tensorflow()
-    if str(getattr(args, "weights", None)).endswith(".h5") and hasattr(args, "model"):
+    if checks.is_weight_file(getattr(args, "weights", None)) and hasattr(args, "model"):
         from zoo.models.catalog import shipped_tag
 
         args.weights = shipped_tag(args.model, args.weights)

@@ -4,8 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments
 from musiczoo_runtime.cli_common import OK, output_folder
-from musiczoo_runtime.contract import DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
 from musiczoo_runtime.printing import print_catalog
 
@@ -27,8 +27,7 @@ def cmd_list(args):
 def cmd_card(args):
     from zoo.models.catalog import card
 
-    weights = None if args.weights.lower() == "none" else args.weights
-    print(json.dumps(card(args.name, weights).to_dict(), indent=2))
+    print(json.dumps(card(args.model, args.weights).to_dict(), indent=2))
     return OK
 
 
@@ -41,12 +40,12 @@ def cmd_export(args):
     if args.format == "onnx":
         from zoo.deploy.onnx_export import DEFAULT_INPUT, export_onnx
 
-        print(export_onnx(args.name, weights=args.weights, out_dir=args.out, force=args.force,
+        print(export_onnx(args.model, weights=args.weights, out_dir=args.out, force=args.force,
                           input=args.input or DEFAULT_INPUT))
         return OK
     from zoo.deploy.savedmodel import export
 
-    path = export(args.name, weights=args.weights, out_dir=args.out, version=args.version, force=args.force,
+    path = export(args.model, weights=args.weights, out_dir=args.out, version=args.version, force=args.force,
                   served_as=args.served_name)
     print(path)
     print(f"TF Serving config: {Path(args.out) / 'models.config'}", file=sys.stderr)
@@ -61,13 +60,11 @@ def add_commands(commands):
     listing.set_defaults(run=cmd_list)
 
     card = commands.add_parser("card", help="print a model card as JSON (zoo.card)")
-    card.add_argument("name", help="catalog name")
-    card.add_argument("--weights", default=DEFAULT_WEIGHTS, help="weight tag, or none for the architecture "
-                                                                 f"alone (default: {DEFAULT_WEIGHTS})")
+    add_model_arguments(card, None)  # --weights none: the architecture alone
     card.set_defaults(run=cmd_card)
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel (zoo.export) or an ONNX file")
-    export.add_argument("name", help="catalog name")
+    add_model_arguments(export, None, random=False)  # an export serves tags
     export.add_argument("--format", choices=("savedmodel", "onnx"), default="savedmodel",
                         help="savedmodel (TF Serving, waveform in; the default) or onnx (ONNX Runtime, "
                              "input as --input)")
@@ -76,10 +73,7 @@ def add_commands(commands):
                              "file alone tags audio with the exact front end the weights were trained with; input "
                              "a patch's window of the reflect-padded recording; OUT/NAME.WEIGHTS.onnx) or logmel "
                              "(the network alone, log-mel patches [batch, 187, 96] in; OUT/NAME.WEIGHTS.logmel.onnx)")
-    export.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                        help=f"weight tag: mtt or msd (default: {DEFAULT_WEIGHTS})")
-    export.add_argument("--out", required=True, metavar="DIR",
-                        help="export root (OUT/<name>/<version>/), or the folder of the .onnx file")
+    add_folder_argument(export, "export root (OUT/<name>/<version>/), or the folder of the .onnx file")
     export.add_argument("--version", type=int, help="version number (default: the next free one)")
     export.add_argument("--force", action="store_true", help="replace an existing version (or .onnx file)")
     export.add_argument("--served-name", help="TF Serving model name (default: NAME, or NAME_WEIGHTS "

@@ -2,17 +2,16 @@
 
 import sys
 
-from musiczoo_runtime import checks
-from musiczoo_runtime.cli_common import OK, SOME_FAILED, add_runtime_argument, checked, output_folder, report_error
-from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.choices import DATASET_LAYOUTS
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, add_runtime_argument, count
+from musiczoo_runtime.cli_common import OK, SOME_FAILED, output_folder, report_error
 
 
 def cmd_evaluate(args):
     from zoo.training.evaluate import evaluate
 
-    weights = None if args.weights.lower() == "none" else args.weights
     out = output_folder(args.out, "--out")
-    results = evaluate(args.data, model=args.model, weights=weights, out_dir=out, layers=args.layer,
+    results = evaluate(args.data, model=args.model, weights=args.weights, out_dir=out, layers=args.layer,
                        layout=args.layout, n_folds=args.folds, seed=args.seed, batch_size=args.batch_size,
                        runtime=args.runtime, progress=not args.quiet)
     for item in results["task"]["skipped"]:
@@ -32,22 +31,17 @@ def add_commands(commands):
     parser.add_argument("data", metavar="DATA", help="dataset folder (GTZAN, Ballroom, IRMAS or one folder per "
                                                      "class), CSV of path,label, or CSV with a header "
                                                      "path,label,group (or artist): no group spans folds")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog name (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                        help=f"mtt, msd, a .weights.h5 file, or none for the random-initialisation floor "
-                             f"(default: {DEFAULT_WEIGHTS})")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for results.json, confusion.png "
-                                                                    "and summary.md")
+    add_model_arguments(parser)  # --weights none: the random-initialisation floor
+    add_folder_argument(parser, "folder for results.json, confusion.png and summary.md")
     parser.add_argument("--layer", action="append", metavar="NAME",
                         help="feature layer to probe (repeatable; default: the model's transfer layers, "
                              "zoo.training.evaluate.TRANSFER_LAYERS)")
-    parser.add_argument("--layout", default="auto", choices=("auto", "gtzan", "ballroom", "irmas", "folders", "csv"),
+    parser.add_argument("--layout", default="auto", choices=("auto", *DATASET_LAYOUTS),
                         help="dataset layout (default: detected)")
-    parser.add_argument("--folds", type=checked(lambda n: checks.positive_integer(n, "--folds"), int), default=5,
-                        help="cross-validation folds (default: 5)")
+    parser.add_argument("--folds", type=count("--folds"), default=5, help="cross-validation folds (default: 5)")
     parser.add_argument("--seed", type=int, default=0, help="fold shuffling and MLP initialisation (default: 0)")
-    parser.add_argument("--batch-size", type=checked(lambda n: checks.positive_integer(n, "--batch-size"), int),
-                        default=8, help="3 s patches per forward pass, shared across files (default: 8)")
+    parser.add_argument("--batch-size", type=count("--batch-size"), default=8,
+                        help="3 s patches per forward pass, shared across files (default: 8)")
     add_runtime_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=cmd_evaluate)

@@ -10,31 +10,25 @@ from pathlib import Path
 
 from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import LOCK_NAME, replace_folder, temporary
+from musiczoo_runtime.choices import ATTRIBUTION_METHODS, FILTER_KINDS, UNIT_SCORES
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, count
 from musiczoo_runtime.cli_common import (
     OK,
     SOME_FAILED,
     audio_files,
-    count,
     each_result,
     output_folder,
     per_file_outputs,
     report_error,
 )
-from zoo.cli.explain_attribution import ATTRIBUTION_METHODS
-from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.contract import BATCH_SIZE
 from musiczoo_runtime.errors import ZooError
-from zoo.cli.startup import import_tensorflow
 from zoo.progress import Progress
 
 EXTENSIONS = (  # modules adding `musiczoo explain` sub-commands with add_explain_commands(explain_subparsers)
     "zoo.cli.explain_attribution",
     "zoo.cli.explain_scales",
 )
-
-
-def weights_argument(text):
-    """--weights: a tag, a weight file, or "none" (random initialisation)."""
-    return None if text.lower() == "none" else text
 
 
 def positive(name):
@@ -67,8 +61,6 @@ def cmd_filters(args):
 
 
 def cmd_activations(args):
-    files, targets = per_file_outputs(args.files, args.out, ".png")  # --out owned before TensorFlow loads
-    import_tensorflow()
     import numpy as np
 
     from musiczoo_runtime.atomic import atomic_path
@@ -76,6 +68,7 @@ def cmd_activations(args):
     from zoo.explain.network import open_network
     from zoo.explain.pictures import plot_activations
 
+    files, targets = per_file_outputs(args.files, args.out, ".png")
     if args.layer:
         open_network(args.model, args.weights).check_layers(args.layer)  # a bad name is a usage error
 
@@ -132,7 +125,6 @@ def cmd_report(args):
     if foreign and not in_place and not (out / "index.html").exists():
         raise ZooError(f"--out {out} holds files that are not a report ({', '.join(foreign[:3])}"
                        f"{', ...' if len(foreign) > 3 else ''}): choose an empty or new folder")
-    import_tensorflow()
     from zoo.explain.report import report
 
     explain = {"attribution_tags": args.attribution_tags, "method": args.method, "branches": not args.no_branches,
@@ -153,55 +145,47 @@ def cmd_report(args):
     return OK
 
 
-def _model_arguments(parser, model_help="catalog name, or a folder written by `musiczoo finetune`"):
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"{model_help} (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", type=weights_argument, default=DEFAULT_WEIGHTS,
-                        help=f"weight tag (mtt, msd), a .weights.h5 file, or none (default: {DEFAULT_WEIGHTS})")
-
-
 def add_explain_commands(subcommands):
     """Adds `filters`, `activations`, `units` and `report` to the `musiczoo explain` sub-command parsers."""
     filters = subcommands.add_parser("filters", help="draw and analyse the first-layer filters (band, BPM) against "
                                                      "random initialisation")
-    filters.add_argument("model", metavar="MODEL", help="catalog name, or a folder written by `musiczoo finetune`")
-    filters.add_argument("--weights", type=weights_argument, default=DEFAULT_WEIGHTS,
-                         help=f"weight tag (mtt, msd), a .weights.h5 file, or none (default: {DEFAULT_WEIGHTS})")
-    filters.add_argument("--kind", choices=("timbral", "temporal", "square"), help="only this kind of filter")
+    add_model_arguments(filters, None, fine_tuned=True)
+    filters.add_argument("--kind", choices=FILTER_KINDS, help="only this kind of filter")
     filters.add_argument("--layer", action="append", metavar="NAME", help="only this first-layer convolution "
                                                                           "(repeatable)")
     filters.add_argument("--null-draws", type=int, default=20, metavar="N",
                          help="random initialisations per layer for the null (default: 20)")
-    filters.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs and filters.json")
+    add_folder_argument(filters, "folder for the PNGs and filters.json")
     filters.set_defaults(run=cmd_filters)
 
     acts = subcommands.add_parser("activations", help="feature maps of recordings: log-mel, layers and taggram on "
                                                       "one time axis")
     acts.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
-    _model_arguments(acts)
+    add_model_arguments(acts, fine_tuned=True)
     acts.add_argument("--layer", action="append", metavar="NAME", help="layer to show (repeatable; default: the "
                                                                        "feature layers with a fine time axis)")
     acts.add_argument("--max-columns", type=positive("--max-columns"), default=1500, help="most time columns per picture (default: 1500)")
     acts.add_argument("--batch-size", type=positive("--batch-size"), default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
-    acts.add_argument("--out", required=True, metavar="DIR", help="folder for one PNG and one .npz per file")
-    acts.set_defaults(run=cmd_activations, claims_first=True)
+    add_folder_argument(acts, "folder for one PNG and one .npz per file")
+    acts.set_defaults(run=cmd_activations)
 
     units = subcommands.add_parser("units", help="each unit's most exciting 3 s excerpts over a collection")
     units.add_argument("files", nargs="+", metavar="FOLDER", help="audio files or folders (searched recursively)")
-    _model_arguments(units)
+    add_model_arguments(units, fine_tuned=True)
     units.add_argument("--layer", required=True, metavar="NAME", help="layer whose units are ranked")
     units.add_argument("--top", type=positive("--top"), default=5, metavar="K", help="excerpts per unit (default: 5)")
-    units.add_argument("--by", choices=("peak", "mean"), default="peak",
+    units.add_argument("--by", choices=UNIT_SCORES, default="peak",
                        help="rank by peak activation over the excerpt or by its mean over time (default: peak)")
     units.add_argument("--per-file", type=positive("--per-file"), default=1, metavar="N",
                        help="most excerpts of one recording per unit (default: 1)")
     units.add_argument("--batch-size", type=positive("--batch-size"), default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
-    units.add_argument("--out", required=True, metavar="DIR", help="folder for excerpts/, thumbnails/, units.json")
+    add_folder_argument(units, "folder for excerpts/, thumbnails/, units.json")
     units.set_defaults(run=cmd_units)
 
     report = subcommands.add_parser("report", help="one self-contained HTML page of a recording or a units folder")
     report.add_argument("source", metavar="FILE_OR_UNITS_DIR", help="an audio file, or a folder written by "
                                                                     "`musiczoo explain units`")
-    _model_arguments(report, "for a file: catalog name or fine-tuned folder")
+    add_model_arguments(report, fine_tuned=True)
     report.add_argument("--layer", action="append", metavar="NAME", help="for a file: layer to show (repeatable)")
     report.add_argument("--max-columns", type=positive("--max-columns"), default=1500, help="for a file: most time columns (default: 1500)")
     report.add_argument("--no-filters", action="store_true", help="leave out the model's filter maps")
@@ -214,11 +198,11 @@ def add_explain_commands(subcommands):
     report.add_argument("--no-branches", action="store_true", help="for a file: leave out the branch shares")
     report.add_argument("--auralised-units", type=int, default=3, metavar="N",
                         help="for a file: auralise the N most active first-layer units (0: none; default: 3)")
-    report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and its assets")
+    add_folder_argument(report, "folder for index.html and its assets")
     report.add_argument("--force", action="store_true", help="replace the report already in --out (the folder "
                                                              "is replaced whole, once the new report is complete)")
     report.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    report.set_defaults(run=cmd_report, claims_first=True)
+    report.set_defaults(run=cmd_report)
 
 
 def add_commands(commands):

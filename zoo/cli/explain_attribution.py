@@ -4,11 +4,11 @@ import csv
 from pathlib import Path
 
 from musiczoo_runtime import checks
-from musiczoo_runtime.cli_common import OK, checked, count, each_result, output_folder, per_file_outputs
-from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.choices import ATTRIBUTION_BASELINES, ATTRIBUTION_METHODS, EXACT_MAX_POINTS, FAST_MAX_POINTS
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, checked, count
+from musiczoo_runtime.cli_common import OK, each_result, output_folder, per_file_outputs
+from musiczoo_runtime.contract import DEFAULT_MODEL
 from zoo.progress import Progress
-
-ATTRIBUTION_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")  # zoo.explain.attribution.METHODS
 
 
 def _write_wav(path, waveform):
@@ -109,10 +109,10 @@ def cmd_branches(args):
     return status
 
 
-def _model_arguments(parser, default_model=DEFAULT_MODEL):
-    parser.add_argument("--model", default=default_model, help=f"catalog name (default: {default_model})")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help=f"mtt or msd (default: {DEFAULT_WEIGHTS})")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+def _model_and_out_arguments(parser, default_model=DEFAULT_MODEL, fine_tuned=True):
+    """--model, --weights (`add_model_arguments`) and --out of the three commands."""
+    add_model_arguments(parser, default_model, fine_tuned=fine_tuned)
+    add_folder_argument(parser, "output folder (created if missing)")
 
 
 def add_explain_commands(commands):
@@ -126,7 +126,7 @@ def add_explain_commands(commands):
     units.add_argument("--unit", type=int, action="append", metavar="N", help="unit index (repeatable)")
     units.add_argument("--top", type=count("--top", checks.MAX_TOP), metavar="N",
                        help="the N units most active on this recording")
-    _model_arguments(auralise)
+    _model_and_out_arguments(auralise)
     auralise.set_defaults(run=cmd_auralise)
 
     attribute = commands.add_parser("attribute", help="which log-mel bins made the model say a tag: a picture "
@@ -136,19 +136,19 @@ def add_explain_commands(commands):
     attribute.add_argument("--method", default="saliency",
                            choices=ATTRIBUTION_METHODS)
     attribute.add_argument("--layer", help="Grad-CAM's convolution layer (default: the last convolution)")
-    attribute.add_argument("--baseline", default="mean", choices=("mean", "silence"),
+    attribute.add_argument("--baseline", default="mean", choices=ATTRIBUTION_BASELINES,
                            help="integrated gradients' starting point: each patch's mean log-mel (default) or silence")
     attribute.add_argument("--tolerance", type=checked(lambda t: checks.positive_number(t, "--tolerance")),
                            metavar="T",
                            help="integrated gradients: refine each patch's path until its attributions sum to "
                                 "logit - baseline logit within T (e.g. 1e-3; slower). Default: a fixed budget of "
                                 "gradients per patch, the gap reached is printed")
-    attribute.add_argument("--max-points", type=count("--max-points", 2048), metavar="N",
-                           help="integrated gradients: most gradients per patch (default: 16, or 2048 with "
-                                "--tolerance)")
+    attribute.add_argument("--max-points", type=count("--max-points", EXACT_MAX_POINTS), metavar="N",
+                           help=f"integrated gradients: most gradients per patch (default: {FAST_MAX_POINTS}, or "
+                                f"{EXACT_MAX_POINTS} with --tolerance)")
     attribute.add_argument("--quiet", action="store_true", help="no progress on stderr")
     attribute.add_argument("--listen", action="store_true", help="also write the recording masked by the map")
-    _model_arguments(attribute)
+    _model_and_out_arguments(attribute)
     attribute.set_defaults(run=cmd_attribute)
 
     branches = commands.add_parser("branches", help="the timbral and the temporal branch's share of each tag, "
@@ -159,5 +159,5 @@ def add_explain_commands(commands):
                           help="recordings whose mean is the baseline (default: the training data's mean)")
     branches.add_argument("--top", type=count("--top", checks.MAX_TOP), default=12,
                           help="tags in the bar chart (default: 12)")
-    _model_arguments(branches, "timbral_temporal")
+    _model_and_out_arguments(branches, "timbral_temporal", fine_tuned=False)
     branches.set_defaults(run=cmd_branches)

@@ -1,8 +1,8 @@
 """`musiczoo explain scales`: which pyramid level of the multiscale model carries each tag of a recording."""
 
 from musiczoo_runtime import checks
-from musiczoo_runtime.cli_common import count, each_result, per_file_outputs
-from musiczoo_runtime.contract import DEFAULT_WEIGHTS
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, count
+from musiczoo_runtime.cli_common import each_result, per_file_outputs
 
 
 def cmd_scales(args):
@@ -28,10 +28,8 @@ def add_explain_commands(subcommands):
         "scales", help="multiscale model: each tag's probability drop when one pyramid level is replaced by its "
                        "corpus mean")
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="folder for NAME.scales.tsv (every tag) and NAME.scales.png (the top tags)")
-    parser.add_argument("--model", default="multiscale", help="a model with pyramid levels (default: multiscale)")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help=f"mtt or msd (default: {DEFAULT_WEIGHTS})")
+    add_folder_argument(parser, "folder for NAME.scales.tsv (every tag) and NAME.scales.png (the top tags)")
+    add_model_arguments(parser, "multiscale", random=False)  # a level is ablated with its corpus mean
     parser.add_argument("--tag", action="append", metavar="TAG", help="only this tag (repeatable; default: every tag)")
     parser.add_argument("--top", type=count("--top", checks.MAX_TOP), default=10,
                         help="tags in the picture, most probable first (default: 10)")

@@ -1,22 +1,20 @@
 """`musiczoo tag`, `extract` (alias `features`) and `predict`: recordings in, tags or features out."""
 
 from musiczoo_runtime import checks
-from musiczoo_runtime.cli_common import (
-    add_audio_arguments,
-    add_feature_output_arguments,
+from musiczoo_runtime.cli_arguments import (
+    add_extract_parser,
+    add_folder_argument,
+    add_output_arguments,
     add_patch_arguments,
+    add_precision_argument,
     add_runtime_argument,
+    add_tag_parser,
     checked,
-    each_result,
-    find_inputs,
-    output_folder,
-    output_paths,
-    per_file_outputs,
 )
+from musiczoo_runtime.cli_common import each_result, find_inputs, output_folder, output_paths, per_file_outputs
 from musiczoo_runtime.contract import BATCH_SIZE
 from musiczoo_runtime.errors import file_error
-from musiczoo_runtime.printing import TaggramPrinter, add_output_arguments, print_taggrams
-from zoo.cli.startup import import_tensorflow
+from musiczoo_runtime.printing import TaggramPrinter, print_taggrams
 
 
 def _printer(args, inputs):
@@ -39,10 +37,10 @@ def _printer(args, inputs):
 
 
 def cmd_tag(args):
-    inputs = find_inputs(args.files)
-    printer = _printer(args, inputs)  # the --plot folder is checked and owned before TensorFlow loads
-    import_tensorflow()
     from zoo.inference.api import tag_many
+
+    inputs = find_inputs(args.files)
+    printer = _printer(args, inputs)
 
     files = [path for path, _ in inputs]
     results = tag_many(files, model=args.model, weights=args.weights, hop_seconds=args.hop,
@@ -63,10 +61,10 @@ def cmd_predict(args):
 
 
 def cmd_extract(args):
-    files, targets = per_file_outputs(args.files, args.out, ".npz")  # --out owned before TensorFlow loads
-    import_tensorflow()
-    from zoo.inference.api import extract_many
     from musiczoo_runtime.writers import save_features
+    from zoo.inference.api import extract_many
+
+    files, targets = per_file_outputs(args.files, args.out, ".npz")
 
     def write(path, features):
         save_features(features, targets[path])
@@ -78,11 +76,10 @@ def cmd_extract(args):
                        lambda path: f"its features could not be written to {targets[path]}")
 
 
-def _add_output_arguments(parser):
-    add_output_arguments(parser)
-    parser.add_argument("--plot", metavar="DIR", help="write a taggram image per file into DIR (named like "
-                                                      "extract's .npz files): the log-mel spectrogram above "
-                                                      "the top tags over time")
+def _add_plot_arguments(parser):
+    """--plot and --plot-tags: a taggram image per file."""
+    add_folder_argument(parser, "write a taggram image per file into DIR (named like extract's .npz files): the "
+                                "log-mel spectrogram above the top tags over time", "--plot", required=False)
     parser.add_argument("--plot-tags", default=10,
                         type=checked(lambda n: n == "all" or checks.positive_integer(n, "--plot-tags"),
                                      lambda text: text if text == "all" else int(text)), metavar="N|all",
@@ -91,30 +88,25 @@ def _add_output_arguments(parser):
 
 def _add_network_options(parser):
     """--precision and --runtime: how the network computes."""
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
-                        help="arithmetic of the network (default float32; bfloat16 is meant for CPUs with "
-                             "AMX and is slower without it)")
+    add_precision_argument(parser)
     add_runtime_argument(parser)
 
 
 def add_commands(commands):
     """Adds `tag`, `extract` (alias `features`) and `predict` to the sub-command parsers."""
-    tag = commands.add_parser("tag", help="tag audio files (zoo.tag_many)")
-    add_audio_arguments(tag, BATCH_SIZE)
-    _add_output_arguments(tag)
+    tag = add_tag_parser(commands, "zoo")
+    _add_plot_arguments(tag)
     _add_network_options(tag)
-    tag.set_defaults(run=cmd_tag, claims_first=True)
+    tag.set_defaults(run=cmd_tag)
 
-    extract = commands.add_parser("extract", aliases=["features"], help="extract named intermediate features "
-                                                                        "(zoo.extract_many), one .npz per file")
-    add_audio_arguments(extract, BATCH_SIZE)
-    add_feature_output_arguments(extract)
+    extract = add_extract_parser(commands, "zoo", random=True)
     _add_network_options(extract)
-    extract.set_defaults(run=cmd_extract, claims_first=True)
+    extract.set_defaults(run=cmd_extract)
 
     predict = commands.add_parser("predict", help="classify audio files with a model written by `musiczoo finetune`")
     predict.add_argument("model_dir", metavar="MODEL_DIR", help="the folder `musiczoo finetune` wrote")
     predict.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")
     add_patch_arguments(predict, BATCH_SIZE)
-    _add_output_arguments(predict)
+    add_output_arguments(predict)
+    _add_plot_arguments(predict)
     predict.set_defaults(run=cmd_predict)

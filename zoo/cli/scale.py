@@ -3,8 +3,10 @@
 import argparse
 import sys
 
-from musiczoo_runtime.cli_common import OK, add_patch_arguments, add_runtime_argument
-from musiczoo_runtime.contract import BATCH_SIZE, DEFAULT_MODEL, DEFAULT_WEIGHTS
+from musiczoo_runtime.choices import EMBEDDINGS_PER
+from musiczoo_runtime.cli_arguments import add_model_arguments, add_patch_arguments, add_runtime_argument
+from musiczoo_runtime.cli_common import OK
+from musiczoo_runtime.contract import BATCH_SIZE
 from musiczoo_runtime.errors import ZooError
 
 BEAM_OPTIONS = ("Any other option is a Beam pipeline option and goes to Beam as given (write --name=value, or "
@@ -53,11 +55,9 @@ def add_commands(commands):
     parser.add_argument("--out", required=True, metavar="PREFIX",
                         help="output prefix: PREFIX-tags-*.jsonl, PREFIX-errors-*.jsonl, PREFIX-embeddings-*.parquet "
                              "(an earlier run's outputs there are replaced)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog name (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                        help=f"pretrained weight tag (default: {DEFAULT_WEIGHTS})")
+    add_model_arguments(parser, random=False)  # it writes tags
     parser.add_argument("--embeddings", metavar="LAYER", help="also write this feature layer as Parquet")
-    parser.add_argument("--embeddings-per", choices=("patch", "file"), default="patch",
+    parser.add_argument("--embeddings-per", choices=EMBEDDINGS_PER, default="patch",
                         help="one row per patch (per frame for frame-level layers) or their mean per file "
                              "(default: patch)")
     add_runtime_argument(parser, "the workers' CPU")

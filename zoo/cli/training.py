@@ -6,16 +6,17 @@ import sys
 from pathlib import Path
 
 from musiczoo_runtime import checks
-from musiczoo_runtime.cli_common import OK, count, output_folder
-from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS, WEIGHT_TAGS
+from musiczoo_runtime.choices import DATASET_LAYOUTS, STRATEGIES
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, count
+from musiczoo_runtime.cli_common import OK, output_folder
+from musiczoo_runtime.contract import DEFAULT_WEIGHTS, WEIGHT_TAGS
 from zoo.training.corpus import MAX_PATCHES_PER_FILE, TEACHER
 
 
 def cmd_finetune(args):
     from zoo.training.finetune import finetune
 
-    weights = None if args.weights.lower() == "none" else args.weights
-    result = finetune(args.data, model=args.model, weights=weights, out_dir=args.out, layout=args.layout,
+    result = finetune(args.data, model=args.model, weights=args.weights, out_dir=args.out, layout=args.layout,
                       multi_label=args.multi_label, pooling=args.pooling, epochs=args.epochs,
                       fine_tune_blocks=args.fine_tune_blocks, learning_rate=args.learning_rate,
                       fine_tune_learning_rate=args.fine_tune_learning_rate, validation_split=args.validation_split,
@@ -63,12 +64,12 @@ def _add_finetune(commands):
     parser = commands.add_parser("finetune", help="train a new classifier on a pretrained backbone")
     parser.add_argument("data", metavar="DATA", help="dataset folder (GTZAN, Ballroom, IRMAS or one folder per "
                                                      "class) or CSV of path,label[,label...]")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"backbone (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help=f"backbone weights: mtt, msd or none "
-                                                                   f"(default: {DEFAULT_WEIGHTS})")
+    add_model_arguments(parser)  # the backbone
+    # not an `add_folder_argument`: with --strategy multiworker every worker runs this command, and only the
+    # chief creates and owns --out (`zoo.training.strategies.output_folder`)
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, labels.json and "
                                                                     "history.json")
-    parser.add_argument("--layout", default="auto", choices=("auto", "gtzan", "ballroom", "irmas", "folders", "csv"),
+    parser.add_argument("--layout", default="auto", choices=("auto", *DATASET_LAYOUTS),
                         help="dataset layout (default: detected)")
     labels = parser.add_mutually_exclusive_group()
     labels.add_argument("--multi-label", dest="multi_label", action="store_const", const=True,
@@ -89,7 +90,7 @@ def _add_finetune(commands):
     parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE), default=16,
                         help="patches per step (default: 16)")
     parser.add_argument("--seed", type=int, default=0, help="fixes split and initialisation (default: 0)")
-    parser.add_argument("--strategy", choices=("none", "mirrored", "multiworker"), default="none",
+    parser.add_argument("--strategy", choices=STRATEGIES, default="none",
                         help="tf.distribute: this machine's devices (mirrored), or the cluster in TF_CONFIG "
                              "(multiworker: run the same command on every worker; only the chief writes --out)")
     parser.add_argument("--force", action="store_true", help="replace a model already in --out")
@@ -112,7 +113,7 @@ def _add_distill(commands):
     parser.add_argument("--student", required=True, help="catalog name of the model to train")
     parser.add_argument("--teacher-weights", default=DEFAULT_WEIGHTS, choices=WEIGHT_TAGS,
                         help="tag space of the teacher (and of the result)")
-    parser.add_argument("--out", default="weights", help="folder for the weight file and manifest entry")
+    add_folder_argument(parser, "folder for the weight file and manifest entry", required=False, default="weights")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch-size", type=count("--batch-size", checks.MAX_BATCH_SIZE), default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)

@@ -34,6 +34,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from musiczoo_runtime.choices import ATTRIBUTION_BASELINES as BASELINES
+from musiczoo_runtime.choices import ATTRIBUTION_METHODS as METHODS
+from musiczoo_runtime.choices import EXACT_MAX_POINTS, FAST_MAX_POINTS, FAST_TOLERANCE
 from musiczoo_runtime.contract import (
     DEFAULT_HOP_SECONDS,
     DEFAULT_LAST_PATCH,
@@ -48,11 +51,7 @@ from zoo.explain.path_integral import integrate_path
 from zoo.explain.recording import as_recording, frame_values
 from zoo.explain.stft import apply_mel_mask
 
-METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
-BASELINES = {"mean": "each patch's mean log-mel", "silence": "silence (log-mel 0)"}  # integrated gradients
 CHUNK = 8  # inputs per backward pass (bounds memory: the musicnn branches keep ~50 MB per patch)
-FAST_TOLERANCE, FAST_MAX_POINTS = 1e-2, 16  # integrated gradients by default (benchmarks/attribution_speed.py)
-EXACT_MAX_POINTS = 2048  # the budget when a tolerance is asked for
 
 
 def ig_budget(tolerance=None, max_points=None):
@@ -226,7 +225,7 @@ def baseline_patches(patches, baseline):
     return np.broadcast_to(patches.mean(axis=(1, 2), keepdims=True), patches.shape).astype(np.float32)
 
 
-def integrated_gradients(gradient, forward, patches, tag, baselines, tolerance=1e-3, max_points=2048,
+def integrated_gradients(gradient, forward, patches, tag, baselines, tolerance=1e-3, max_points=EXACT_MAX_POINTS,
                          progress=None):
     """Integrated gradients of each patch on an adaptive grid, complete within `tolerance`.
 

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from musiczoo_runtime.choices import EXACT_MAX_POINTS
 from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, DEFAULT_MODEL, DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
 from zoo.explain.attribution import tag_index
@@ -186,7 +187,7 @@ def reference_mean(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, *, samp
 
 def branch_attribution_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags=None, *, reference=None,
                             sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH,
-                            tolerance=1e-3, max_points=2048, progress=None):
+                            tolerance=1e-3, max_points=EXACT_MAX_POINTS, progress=None):
     """Branch attribution for many recordings (see `branch_attribution`; `progress(n)` is told as patches are done).
 
     Yields:
@@ -234,7 +235,7 @@ def branch_attribution_many(audios, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS
 
 def branch_attribution(audio, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, tags=None, *, reference=None,
                        sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, last_patch=DEFAULT_LAST_PATCH,
-                       tolerance=1e-3, max_points=2048, progress=None):
+                       tolerance=1e-3, max_points=EXACT_MAX_POINTS, progress=None):
     """Each branch's share of each tag's logit, patch by patch, by integrated gradients and by ablation.
 
     Args:

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.contract import DEFAULT_WEIGHTS
-from musiczoo_runtime.errors import ZooError
 from zoo.signal.axes import FRAMES_PER_SECOND, mel_centres
 from zoo.explain.network import open_network, require_filters
 
@@ -262,8 +262,7 @@ def filters(model, weights=DEFAULT_WEIGHTS, kind=None, layers=None, null_draws=N
         ZooError: unknown model or weights, a model without that kind of filter, or a layer that is
             not a first-layer convolution (the message lists those that are).
     """
-    if isinstance(null_draws, bool) or not isinstance(null_draws, (int, np.integer)) or null_draws < 0:
-        raise ZooError(f"null_draws must be a whole number of random draws (0 for none), not {null_draws!r}")
+    checks.at_least(null_draws, "null_draws", 0)
     network = open_network(model, weights)
     kernels = require_filters(network, kind, layers)
     analysed = {name: _analyse(name, k, kernel) for name, (k, kernel) in kernels.items()}

@@ -15,13 +15,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from musiczoo_runtime.choices import FILTER_KINDS
 from musiczoo_runtime.contract import PATCH_SECONDS
 from musiczoo_runtime.errors import ZooError
 from zoo.inference.runtimes import patch_function
 from zoo.models.catalog import card
 from zoo.models.loading import load
-
-FILTER_KINDS = ("timbral", "temporal", "square")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ unit of width) are folded into the sum at once, which bounds memory.
 
 import numpy as np
 
+from musiczoo_runtime.choices import EXACT_MAX_POINTS
 
-def integrate_path(evaluate, start, end, tolerance=1e-3, first=16, max_points=2048, batch=64, outputs=None):
+
+def integrate_path(evaluate, start, end, tolerance=1e-3, first=16, max_points=EXACT_MAX_POINTS, batch=64, outputs=None):
     """Integrates the parts of the output's slope along the path from a=0 to a=1.
 
     Args:

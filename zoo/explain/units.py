@@ -19,6 +19,7 @@ import numpy as np
 
 from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.choices import UNIT_SCORES as SCORES
 from musiczoo_runtime.contract import (
     BATCH_SIZE,
     DEFAULT_HOP_SECONDS,
@@ -39,7 +40,6 @@ from zoo.inference.api import openers
 from musiczoo_runtime.audio import open_audio
 from zoo.signal.streaming import LogmelStream
 
-SCORES = ("peak", "mean")
 TOP_TAGS = 3
 
 

@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from zoo import __version__
+from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import atomic_path
+from musiczoo_runtime.choices import PRECISIONS, RUNTIMES
 from musiczoo_runtime.contract import N_MELS, PATCH_FRAMES, PATCH_SECONDS, cache_dir
 from musiczoo_runtime.errors import ZooError
 from zoo.models.catalog import card
 
-RUNTIMES = ("tensorflow", "onnx", "auto")
-PRECISIONS = ("float32", "bfloat16")
 CHOICE_TABLE = Path(__file__).with_name("runtime_choice.json")
 CALIBRATION_SECONDS = 2.0  # per runtime, split over the alternating rounds, on first use of `auto` on a CPU the table lacks
 
@@ -114,7 +114,7 @@ def onnx_path(model, weights, input="logmel"):
 
     if input not in INPUTS:
         raise ZooError(f"the ONNX graph's input must be one of {', '.join(INPUTS)}, not {input!r}")
-    if isinstance(weights, (str, Path)) and str(weights).endswith(".h5"):
+    if checks.is_weight_file(weights):
         raise ZooError(f"runtime='onnx' takes pretrained weight tags, not the file {weights}: "
                        "use runtime='tensorflow' for weight files")
     info = card(model, weights)
@@ -266,7 +266,7 @@ def resolve(model, weights, runtime, precision, batch_size):
         raise ZooError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     if precision not in PRECISIONS:
         raise ZooError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    untagged = weights is None or (isinstance(weights, (str, Path)) and str(weights).endswith(".h5"))
+    untagged = weights is None or checks.is_weight_file(weights)
     if precision == "bfloat16" or untagged:
         if runtime == "onnx":
             raise ZooError("runtime='onnx' runs float32 networks with pretrained weight tags; "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.contract import DEFAULT_WEIGHTS, FRONTEND_CONFIG, PATCH_SECONDS, SAMPLE_RATE
 from musiczoo_runtime.errors import ZooError
 from zoo.models.weights import manifest, sha256_of, verify_file, weights_dir
@@ -189,7 +190,7 @@ def shipped_tag(name, weights):
     Raises:
         ZooError: a missing file, or one that is not a shipped weight file of `name`.
     """
-    if not isinstance(weights, (str, Path)) or not str(weights).endswith(".h5"):
+    if not checks.is_weight_file(weights):
         return weights
     path = Path(weights)
     if not path.is_file():
@@ -208,7 +209,7 @@ def shipped_tag(name, weights):
 
 def weights_file(name, weights):
     """Resolves `weights` (tag or `.h5` path) to (verified path, tag list or None, architecture options)."""
-    if isinstance(weights, (str, Path)) and str(weights).endswith(".h5"):
+    if checks.is_weight_file(weights):
         path = Path(weights)
         if not path.exists():
             raise ZooError(f"weight file {path} does not exist")
@@ -265,7 +266,6 @@ def decode_predictions(probabilities, weights=DEFAULT_WEIGHTS, top=5):
     if rows.ndim != 2 or rows.shape[1] != len(tags):
         raise ZooError(f"decode_predictions takes [{len(tags)}] or [batch, {len(tags)}] outputs for {weights!r} "
                        f"weights, got shape {np.shape(probabilities)}")
-    if not isinstance(top, (int, np.integer)) or top < 1:
-        raise ZooError(f"top must be a positive integer, not {top!r}")
+    checks.positive_integer(top, "top")
     order = np.argsort(-rows, axis=1, kind="stable")[:, :top]
     return [[(tags[j], float(row[j])) for j in columns] for row, columns in zip(rows, order)]

@@ -8,6 +8,7 @@ Arguments follow keras.applications (`include_top`, `weights`, `pooling`,
 import keras
 import numpy as np
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.contract import DEFAULT_WEIGHTS, N_MELS, PATCH_SECONDS, SAMPLE_RATE, frames_in, samples_in
 from musiczoo_runtime.errors import ZooError
 from zoo.models.architectures import BUILDERS
@@ -30,8 +31,8 @@ def _check_arguments(model, include_top, pooling, classes, input_seconds, sample
         raise ZooError("pooling applies to headless models: pass include_top=False with pooling")
     if not include_top and classes is not None:
         raise ZooError("classes sets the size of the top: it cannot be used with include_top=False")
-    if classes is not None and (not isinstance(classes, (int, np.integer)) or classes < 1):
-        raise ZooError(f"classes must be a positive integer, not {classes!r}")
+    if classes is not None:
+        checks.positive_integer(classes, "classes")
     if input_seconds is not None:
         if not isinstance(input_seconds, (int, float)) or input_seconds < model.min_seconds:
             raise ZooError(

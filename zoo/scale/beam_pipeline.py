@@ -29,6 +29,8 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
+from musiczoo_runtime import checks
+from musiczoo_runtime.choices import EMBEDDINGS_PER as PER
 from musiczoo_runtime.contract import (
     BATCH_SIZE,
     DEFAULT_HOP_SECONDS,
@@ -45,7 +47,6 @@ from zoo.scale.beam_io import NAMESPACE, ReadPatches, check_patterns
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_THREADS = 1  # TensorFlow or ONNX Runtime threads of each local worker process
 OUTPUTS = {"tags": ".jsonl", "errors": ".jsonl", "embeddings": ".parquet"}
-PER = ("patch", "file")
 SCHEMAS = {
     "patch": pa.schema([("file", pa.string()), ("row", pa.int32()), ("time", pa.float64()),
                         ("embedding", pa.list_(pa.float32()))]),
@@ -235,8 +236,7 @@ def run(patterns, prefix, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, layer=No
         raise ZooError(f"{model} has no feature layer {layer!r}; choose from {', '.join(info.feature_layers)}")
     if per not in PER:
         raise ZooError(f"embeddings are written per patch or per file, not {per!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ZooError(f"batch_size must be a positive integer, not {batch_size!r}")
+    checks.positive_integer(batch_size, "batch_size")
     options, threads = pipeline_options(beam_args)
     runtime = prepare_runtime(model, weights, runtime, batch_size, local=threads is not None)  # set for local runs
     patterns = check_patterns(patterns)

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from musiczoo_runtime.choices import DATASET_LAYOUTS as LAYOUTS
 from musiczoo_runtime.errors import ZooError
 from musiczoo_runtime.audio import EXTENSIONS
 
@@ -29,7 +30,6 @@ GTZAN_FOLDERS = ("genres", "genres_original")
 BALLROOM_FOLDER = "BallroomData"
 IRMAS_INSTRUMENTS = ("cel", "cla", "flu", "gac", "gel", "org", "pia", "sax", "tru", "vio", "voi")
 IRMAS_FOLDER = "IRMAS-TrainingData"
-LAYOUTS = ("gtzan", "ballroom", "irmas", "folders", "csv")
 ACCEPTED = (
     "GTZAN (genres/<genre>/*.wav|*.au or genres_original/), Ballroom (BallroomData/<Style>/*.wav), "
     "IRMAS training data (<instrument code>/*.wav with codes " + " ".join(IRMAS_INSTRUMENTS) + "), "

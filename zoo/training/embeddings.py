@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import atomic_path
 from musiczoo_runtime.contract import cache_dir
 from musiczoo_runtime.errors import ZooError, file_error
@@ -39,7 +40,7 @@ def weights_key(weights):
     """The cache folder name of `weights`: its tag, `none-seed<N>` for random weights, a file's content hash."""
     if weights is None:
         return f"none-seed{RANDOM_SEED}"
-    if str(weights).endswith(".h5"):
+    if checks.is_weight_file(weights):
         return "file-" + content_hash(weights)[:16]
     return str(weights)
 

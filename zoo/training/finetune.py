@@ -23,6 +23,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import temporary
 from musiczoo_runtime.contract import (
     DEFAULT_MODEL,
@@ -249,8 +250,7 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
     multi_label = several if multi_label is None else bool(multi_label)
     if several and not multi_label:
         raise ZooError("some files have several labels: use multi_label=True (--multi-label)")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ZooError(f"epochs must be a positive integer, not {epochs!r}")
+    checks.positive_integer(epochs, "epochs")
     if not 0 <= validation_split < 1:
         raise ZooError(f"validation_split must be in [0, 1), not {validation_split!r}")
     patching.hop_frames(hop_seconds)

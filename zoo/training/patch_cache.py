@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import atomic_path, temporary
 from musiczoo_runtime.contract import (
     DEFAULT_WEIGHTS,
@@ -224,7 +225,7 @@ class _OutputFiles:
 
 def weights_id(model, weights):
     """A short stable id of a weight tag or file (its sha256 prefix)."""
-    if isinstance(weights, (str, Path)) and str(weights).endswith(".h5"):
+    if checks.is_weight_file(weights):
         return sha256_of(weights)[:12]
     return f"{weights}-{card(model, weights).sha256[:12]}"
 

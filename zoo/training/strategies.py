@@ -31,9 +31,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from musiczoo_runtime.atomic import owning
+from musiczoo_runtime.choices import STRATEGIES
 from musiczoo_runtime.errors import ZooError
-
-STRATEGIES = ("none", "mirrored", "multiworker")
 
 
 def make(strategy):

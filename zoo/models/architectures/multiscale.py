@@ -42,6 +42,7 @@ the pyramid (the pretrained weights are Gaussian, 4 levels).
 
 from keras import layers
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.errors import ZooError
 from zoo.models import blocks
 
@@ -131,8 +132,7 @@ def multiscale(logmel, classes, include_top, pooling, pyramid="gaussian", levels
     """
     if pyramid not in PYRAMIDS:
         raise ZooError(f"the multiscale pyramid must be one of {', '.join(PYRAMIDS)}, not {pyramid!r}")
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
-        raise ZooError(f"the multiscale pyramid needs levels >= 1, not {levels!r}")
+    checks.at_least(levels, "levels", 1)
     x = blocks.normalized_input(logmel)
     x = layers.Reshape((-1, logmel.shape[-1]), name="input_frames")(x)
     features = [level_stack(level_input, level) for level, level_input in enumerate(time_pyramid(x, pyramid, levels))]
