@@ -25,7 +25,7 @@ LAYERS = {
     "zoo.models": 2, "zoo.reference": 2,  # reference: the original musicnn pipeline, checked against models
     "zoo.inference": 3,
     "zoo.training": 4, "zoo.deploy": 4, "zoo.explain": 4, "zoo.scale": 4,
-    "zoo.cli": 5, "zoo.__main__": 5, "zoo.agreement": 5, "zoo.distill": 5,  # the command and its aliases
+    "zoo.cli": 5, "zoo.__main__": 5, "zoo.agreement": 5, "zoo.distill": 5,  # the command and its deprecated aliases
 }
 
 
