@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from musiczoo_runtime.contract import SAMPLE_RATE  # noqa: E402
 from zoo.explain.attribution import FAST_MAX_POINTS, attribute, evidence_share  # noqa: E402
 from zoo.inference.api import tag  # noqa: E402
-from zoo.inference.runtimes import cpu_name  # noqa: E402
+from musiczoo_runtime.machine import cpu_name  # noqa: E402
 from musiczoo_runtime.audio import open_audio  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "traveling_minstrels.ogg"

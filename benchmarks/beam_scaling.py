@@ -38,7 +38,7 @@ import soundfile
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import synthesize  # noqa: E402
 
-from zoo.inference.runtimes import cpu_name  # noqa: E402
+from musiczoo_runtime.machine import cpu_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = [(44100, 2, "WAV", "PCM_16", ".wav"), (48000, 1, "FLAC", "PCM_16", ".flac"),

@@ -57,7 +57,7 @@ def measure(minutes_list, commands):
     Returns:
         {(name, minutes): peak RSS in MB}.
     """
-    from zoo.inference.runtimes import cpu_name
+    from musiczoo_runtime.machine import cpu_name
 
     print(f"CPU: {cpu_name()} ({platform.machine()}), python {platform.python_version()}")
     print(f"{'command':>12}  {'audio':>8}  {'peak RSS (MB)':>13}  {'wall (s)':>8}")

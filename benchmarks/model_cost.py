@@ -16,7 +16,6 @@ writes the counted (deterministic) `cost` of each model into weights/manifest.js
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 import zoo  # noqa: E402
 from efficiency import model_flops  # noqa: E402
 from musiczoo_runtime.contract import N_MELS, PATCH_FRAMES  # noqa: E402
+from musiczoo_runtime.machine import cpu_model  # noqa: E402
 from zoo.models.loading import build  # noqa: E402
 from zoo.training.agreement import SPEED_PATCHES, patches_per_second  # noqa: E402
 from zoo.training.corpus import TEACHER  # noqa: E402
@@ -40,12 +40,6 @@ def counted_cost(name):
     network = build(name, classes=50, include_frontend=False)
     params = int(sum(np.prod(w.shape) for w in network.trainable_weights))
     return {"trainable_params": params, "gflop_per_patch": round(model_flops(network) / 1e9, 4)}
-
-
-def cpu_name():
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return f"{fields.get('Model name', '?').strip()}, {fields.get('CPU(s)', '?').strip()} CPUs"
 
 
 def main():
@@ -66,7 +60,7 @@ def main():
             speed = patches_per_second(network, patches)
             speeds[name].append(speed)
             ratios[name].append(speed / reference)
-    print(f"CPU: {cpu_name()}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} CPUs; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"| model | trainable parameters | GFLOP / patch | patches/s (median) | speed vs {TEACHER} (median, range) |")
     print("|---|---:|---:|---:|---:|")
     costs = {}

@@ -24,7 +24,7 @@ import zoo  # noqa: E402
 from zoo.inference import runtimes  # noqa: E402
 from zoo.models.onnx_frontend import DFT_DTYPE, DFT_DTYPES, frontend_model, with_frontend  # noqa: E402
 from zoo.models.onnx_graph import OPSET  # noqa: E402
-from musiczoo_runtime import patching  # noqa: E402
+from musiczoo_runtime import machine, patching  # noqa: E402
 from musiczoo_runtime.audio import read_file  # noqa: E402
 from zoo.signal.streaming import LogmelStream  # noqa: E402
 
@@ -69,7 +69,7 @@ def main():
     import onnxruntime
     import tensorflow as tf
 
-    print(f"CPU: {runtimes.cpu_name()}, load average {os.getloadavg()[0]:.2f} at the start")
+    print(f"CPU: {machine.cpu_name()}, load average {os.getloadavg()[0]:.2f} at the start")
     print(f"TensorFlow {tf.__version__}, ONNX Runtime {onnxruntime.__version__}, batch {args.batch}, "
           f"shipped DFT: {DFT_DTYPE}\n")
     windows, patches = windows_and_patches()

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import zoo  # noqa: E402
 from musiczoo_runtime.atomic import atomic_path  # noqa: E402
 from zoo.inference import runtimes  # noqa: E402
-from musiczoo_runtime import patching  # noqa: E402
+from musiczoo_runtime import machine, patching  # noqa: E402
 from musiczoo_runtime.audio import read_file  # noqa: E402
 from zoo.signal.streaming import LogmelStream  # noqa: E402
 
@@ -73,7 +73,7 @@ def session_variants(batch, rounds, seconds):
                                    ("spinning (ONNX Runtime default)", "1", "ORT_ENABLE_ALL"),
                                    ("no spinning, extended optimisations", "0", "ORT_ENABLE_EXTENDED")):
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = runtimes.cores()
+        options.intra_op_num_threads = machine.cores()
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         options.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel, level)
@@ -120,11 +120,11 @@ def main():
     import onnxruntime
     import tensorflow as tf
 
-    cpu = runtimes.cpu_name()
+    cpu = machine.cpu_name()
     load = os.getloadavg()[0]
     print(f"CPU: {cpu} ({platform.machine()}), load average {load:.2f} at the start")
     print(f"TensorFlow {tf.__version__}, ONNX Runtime {onnxruntime.__version__}, "
-          f"ONNX Runtime intra-op threads {runtimes.cores()}\n")
+          f"ONNX Runtime intra-op threads {machine.cores()}\n")
     patches = real_patches(max(args.batch))
     table = {}
     print("| model | batch | TensorFlow patches/s | ONNX Runtime patches/s | ONNX / TF |")

@@ -83,7 +83,8 @@ def main():
     import numpy as np
     import soundfile
 
-    from zoo.inference.runtimes import cpu_name, onnx_path
+    from musiczoo_runtime.machine import cpu_name
+    from zoo.inference.runtimes import onnx_path
 
     onnx_path("timbral_temporal", "mtt")
     print(f"CPU: {cpu_name()}, load average {os.getloadavg()[0]:.2f} at the start")

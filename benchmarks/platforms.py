@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musiczoo_runtime.cli_common import audio_files  # noqa: E402
-from zoo.inference.runtimes import cpu_name  # noqa: E402
+from musiczoo_runtime.machine import cpu_name  # noqa: E402
 
 STACK = ("import sys, importlib.metadata as m; print('Python %d.%d.%d' % sys.version_info[:3] + ', ' + ', '.join("
          "f'{p} {m.version(p)}' for p in ('tensorflow', 'keras', 'numpy', 'onnxruntime', 'tensorflow-io') "

@@ -20,7 +20,6 @@ hostile probes, each with its test) is kept as it is.
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -32,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
+
+from musiczoo_runtime.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"),
@@ -169,18 +170,10 @@ def features_runs(folder, category, out, kill_delays=(0.0, 0.05, 0.2, 0.5)):
             "tracebacks": sum("Traceback" in run.stderr for run in (first, *reruns))}
 
 
-def cpu_name():
-    """The CPU's model name as lscpu shows it."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 def report(category, counts, tracebacks, error_lines, features, prefix, seconds):
     kinds = list(dict.fromkeys(category.values()))
     lines = ["# Reliability report", "",
-             f"`.venv/bin/python benchmarks/reliability.py` ({cpu_name()}, "
+             f"`.venv/bin/python benchmarks/reliability.py` ({cpu_model()}, "
              f"{os.cpu_count()} cores, {seconds:.0f} s). `musiczoo tag FOLDER --format json` ran "
              + ("as uid 1000 in a user namespace (`unshare --user`), so unreadable files really were unreadable."
                 if prefix else "as the current user (no user namespace: as root, 'unreadable' files were readable)."),

@@ -73,7 +73,7 @@ def main():
     parser.add_argument("--venvs", metavar="DIR", help="where the two environments are made (default: temporary)")
     args = parser.parse_args()
 
-    from zoo.inference.runtimes import cpu_name
+    from musiczoo_runtime.machine import cpu_name
 
     print(f"CPU: {cpu_name()} ({platform.machine()}, {os.cpu_count()} cores), python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.2f} at the start")

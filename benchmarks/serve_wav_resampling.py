@@ -51,7 +51,7 @@ def main():
     import zoo
     from zoo.deploy import wav_graph
     from zoo.deploy.savedmodel import serving_module
-    from zoo.inference.runtimes import cpu_name
+    from musiczoo_runtime.machine import cpu_name
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)

@@ -149,7 +149,8 @@ def main():
         return run_original(args.run_original, args.out)
 
     import zoo
-    from zoo.inference.runtimes import cpu_name, onnx_path
+    from musiczoo_runtime.machine import cpu_name
+    from zoo.inference.runtimes import onnx_path
 
     onnx_path("timbral_temporal", "mtt")  # the cached graph, so that no timed run converts it
     print(f"CPU: {cpu_name()} ({platform.machine()}), python {platform.python_version()}, "

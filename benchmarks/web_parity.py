@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from web_page import WEB_DIST, chromium, served, tag_in_page  # noqa: E402
 
 import zoo  # noqa: E402
+from musiczoo_runtime import machine  # noqa: E402
 from musiczoo_runtime.contract import SAMPLE_RATE  # noqa: E402
 
 
@@ -55,7 +56,7 @@ def main():
     parser.add_argument("--models", type=int, default=None, help="the first N catalog entries (default: all)")
     args = parser.parse_args()
     catalog = json.loads((WEB_DIST / "catalog.json").read_text())["models"][:args.models]
-    print(f"CPU: {zoo.inference.runtimes.cpu_name()}; page: {WEB_DIST}")
+    print(f"CPU: {machine.cpu_name()}; page: {WEB_DIST}")
     print("file\tmodel\tinput\tmax |page - musiczoo tag|\tsame top-3\tpage top-3\tcommand-line top-3")
     with tempfile.TemporaryDirectory() as folder, served() as page_url:
         driver = chromium(folder)

@@ -29,9 +29,17 @@ PAGES = sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
 QUIET = {"NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def test_the_readme_catalog_table_is_generated_and_fresh():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme.with_table(text) == text, "the README's catalog table is stale: run python -m docsgen.readme"
+def test_the_generated_parts_of_the_readme_and_docs_are_fresh():
+    """The catalog table, the layering sentence (zoo/layers.py) and the platforms table (docs/platforms.md)."""
+    for path, fresh in readme.generated().items():
+        assert path.read_text(encoding="utf-8") == fresh, f"{path} is stale: run python -m docsgen.readme"
+
+
+def test_the_package_docstring_states_the_layers_of_zoo_layers():
+    import zoo
+    from zoo.layers import sentence
+
+    assert sentence() in " ".join(zoo.__doc__.split()), "zoo/__init__.py's layering sentence differs from zoo/layers.py"
 
 
 def test_every_weight_set_has_a_page_with_its_sha256_and_tags():

@@ -1,6 +1,6 @@
 """The package layout: TF-free entry points, short modules, no private names across modules, no import
-cycles, and dependencies that point one way (contract <- signal <- models <- inference <- training /
-deploy <- cli). Self-contained: reads zoo/ with `ast`, imports nothing outside the repository."""
+cycles, and dependencies that point one way (the layers of zoo/layers.py, lowest first). Reads zoo/ with
+`ast`; imports nothing outside the repository."""
 
 import ast
 import json
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from zoo.layers import ranks
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "zoo"
 HEAVY = ("tensorflow", "keras", "kapre")
@@ -18,15 +20,8 @@ COMMANDS = ("list", "card", "tag", "extract", "features", "predict", "export", "
             "explain", "beam")
 MAX_LINES = 350
 
-# Layers, lowest first: a module may import modules of its own layer or a lower one only.
-LAYERS = {
-    "zoo": 0,  # below it, outside zoo/: the TF-free ground floor musiczoo_runtime (tests/test_runtime_layout.py)
-    "zoo.signal": 1, "zoo.outputs": 1,  # outputs: the figure and audio writers, file names from tags
-    "zoo.models": 2, "zoo.reference": 2,  # reference: the original musicnn pipeline, checked against models
-    "zoo.inference": 3,
-    "zoo.training": 4, "zoo.deploy": 4, "zoo.explain": 4, "zoo.scale": 4,
-    "zoo.cli": 5, "zoo.__main__": 5, "zoo.agreement": 5, "zoo.distill": 5,  # the command and its aliases
-}
+# Layers, lowest first (zoo/layers.py): a module may import modules of its own layer or a lower one only.
+LAYERS = ranks()
 
 
 def run_python(code):
@@ -219,6 +214,12 @@ def test_no_import_cycles():
 def test_every_module_belongs_to_a_layer():
     modules, _, _ = layout()
     assert not [name for name in modules if layer(name) is None], "add new top-level modules to LAYERS"
+
+
+def test_every_package_of_zoo_has_its_own_layer():
+    """A new package is placed in zoo/layers.py (and so in the layering sentence), not silently in `zoo`'s."""
+    packages = {f"zoo.{folder.name}" for folder in PACKAGE.iterdir() if (folder / "__init__.py").is_file()}
+    assert not packages - set(LAYERS), f"add {sorted(packages - set(LAYERS))} to zoo/layers.py"
 
 
 def test_dependencies_point_one_way():

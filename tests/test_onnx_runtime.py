@@ -7,6 +7,7 @@ import pytest
 
 import zoo
 from fixtures import synth
+from musiczoo_runtime import machine
 from zoo.inference import runtimes
 
 
@@ -74,7 +75,7 @@ def test_auto_takes_the_faster_runtime_of_the_nearest_measured_batch(tmp_path, m
     table = tmp_path / "runtime_choice.json"
     monkeypatch.setattr(runtimes, "CHOICE_TABLE", table)
     monkeypatch.setenv("MUSICZOO_CACHE", str(tmp_path))
-    write_table(table, runtimes.cpu_name(), {"1": (10.0, 20.0), "32": (40.0, 30.0)})
+    write_table(table, machine.cpu_name(), {"1": (10.0, 20.0), "32": (40.0, 30.0)})
     runtimes._table.cache_clear()
     assert runtimes.resolve("vgg", "mtt", "auto", "float32", 1) == "onnx"
     assert runtimes.resolve("vgg", "mtt", "auto", "float32", 4) == "onnx"
@@ -88,10 +89,10 @@ def test_a_stale_calibration_never_overrides_the_shipped_measurement(tmp_path, m
     table = tmp_path / "runtime_choice.json"
     monkeypatch.setattr(runtimes, "CHOICE_TABLE", table)
     monkeypatch.setenv("MUSICZOO_CACHE", str(tmp_path))
-    write_table(table, runtimes.cpu_name(), {"8": (10.0, 20.0)})
+    write_table(table, machine.cpu_name(), {"8": (10.0, 20.0)})
     (tmp_path / "onnx").mkdir()
     (tmp_path / "onnx" / "calibration.json").write_text(json.dumps(
-        {runtimes.cpu_name(): {"vgg": {"8": {"tensorflow": 30.0, "onnx": 5.0}},
+        {machine.cpu_name(): {"vgg": {"8": {"tensorflow": 30.0, "onnx": 5.0}},
                                "crnn": {"8": {"tensorflow": 30.0, "onnx": 5.0}}}}))
     runtimes._table.cache_clear()
     assert runtimes.resolve("vgg", "mtt", "auto", "float32", 8) == "onnx"  # shipped row wins
@@ -109,7 +110,7 @@ def test_auto_calibrates_once_on_a_cpu_the_table_lacks(tmp_path, monkeypatch):
     runtimes._table.cache_clear()
     chosen = runtimes.resolve("temporal", "mtt", "auto", "float32", 2)
     stored = json.loads((tmp_path / "onnx" / "calibration.json").read_text())
-    speeds = stored[runtimes.cpu_name()]["temporal"]["2"]
+    speeds = stored[machine.cpu_name()]["temporal"]["2"]
     assert chosen == max(speeds, key=speeds.get) and min(speeds.values()) > 0
     monkeypatch.setattr(runtimes, "_measure", lambda *args: pytest.fail("calibrated twice"))
     assert runtimes.resolve("temporal", "mtt", "auto", "float32", 2) == chosen

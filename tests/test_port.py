@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def port_module():
-    spec = importlib.util.spec_from_file_location("port_musicnn", ROOT / "weights" / "port_musicnn.py")
+    spec = importlib.util.spec_from_file_location("port_musicnn", ROOT / "tools" / "port_musicnn.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -118,6 +118,17 @@ def test_the_wheel_holds_the_manifest_and_every_weight_file_it_lists(wheel):
             assert f"{PACKAGE_DATA}/{entry['license']['file']}" in names, entry["license"]["file"]
 
 
+def test_the_wheel_holds_only_weights_manifest_and_licences_under_pretrained(wheel):
+    """No corpus or porting script ships: under zoo/pretrained only weight files, the manifest, the licences."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = [name[len(PACKAGE_DATA) + 1:] for name in archive.namelist() if name.startswith(f"{PACKAGE_DATA}/")]
+    allowed = [name for name in names if name in ("__init__.py", "manifest.json")
+               or (name.endswith(".weights.h5") and "/" not in name) or name.startswith("LICENSES/")]
+    assert sorted(names) == sorted(allowed), sorted(set(names) - set(allowed))
+    assert not [name for name in names if name.endswith(".py") and name != "__init__.py"]
+    assert any(name.startswith("LICENSES/") for name in names) and "manifest.json" in names
+
+
 def test_the_wheel_holds_the_runtime_package_and_its_graphs(wheel):
     graphs = ROOT / "runtime" / "musiczoo_runtime" / "graphs"
     with zipfile.ZipFile(wheel) as archive:

@@ -2,8 +2,9 @@
 
 Public API: `load`, `list_models`, `card`, `decode_predictions`, `tag`, `tag_many`,
 `extract`, `extract_many`, `export`, `evaluate`, `ZooError`. The package is laid out by
-concern: `contract` (shared facts) <- `signal` <- `models` <- `inference` <-
-`training` / `deploy` <- `cli`. The API is imported on first use, so that
+concern, its layers lowest first (`zoo.layers`): `musiczoo_runtime` (TensorFlow-free) <- `zoo`
+<- `signal` / `outputs` <- `models` / `reference` <- `inference` <- `training` / `deploy` / `explain` /
+`scale` <- `cli`. The API is imported on first use, so that
 `import musiczoo_runtime.contract` (and `musiczoo --help`) does not load TensorFlow.
 """
 

@@ -1,8 +1,5 @@
-"""`python -m zoo.agreement ...`: an alias of `musiczoo agreement ...`, kept for earlier recipes."""
+"""Deprecated alias of `musiczoo agreement`: warns on import; `python -m zoo.agreement ARGS` runs the command."""
 
-import sys
+from zoo.__main__ import alias
 
-from zoo.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["agreement", *sys.argv[1:]]))
+alias("agreement", __name__)

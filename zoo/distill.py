@@ -1,8 +1,5 @@
-"""`python -m zoo.distill ...`: an alias of `musiczoo distill ...`, kept for earlier recipes."""
+"""Deprecated alias of `musiczoo distill`: warns on import; `python -m zoo.distill ARGS` runs the command."""
 
-import sys
+from zoo.__main__ import alias
 
-from zoo.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["distill", *sys.argv[1:]]))
+alias("distill", __name__)

@@ -453,7 +453,7 @@ def main():
                f"{', '.join(split['train']['drum_kits'])}; test soundfont {', '.join(split['test']['soundfonts'])}, "
                f"test drum kits {', '.join(split['test']['drum_kits'])}"),
         machine=(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-                 f"({_cpu_name()}), TensorFlow {tf.__version__}, Keras {keras.__version__}; the load averages "
+                 f"({cpu_model()}), TensorFlow {tf.__version__}, Keras {keras.__version__}; the load averages "
                  "below show whether other jobs shared the cores (times are slower if so)"),
         train_patches=int(len(prepared["rhythm"][0][1])),
         wall_minutes=(time.time() - began) / 60, load_start=load_start,
@@ -468,16 +468,6 @@ def main():
     (out / "summary.json").write_text(json.dumps({"meta": meta, "table": table}, indent=1, default=float))
     print(f"[run] wrote {out / 'RESULTS.md'} and {out / 'accuracy_vs_params.png'} "
           f"in {meta['wall_minutes']:.1f} min", flush=True)
-
-
-def _cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ Every source is a freely licensed Debian package (licenses in each package's
 - `sonic-pi-samples`: recorded one-shots (not used by the default tasks; listed for completeness).
 
 `package_root(name)` finds an unpacked package, in this order: when `$MUSICZOO_CORPUS` is set (the
-distillation corpus of `weights/build_corpus.py`, which unpacks its packages there),
+distillation corpus of `tools/build_corpus.py`, which unpacks its packages there),
 `$MUSICZOO_CORPUS/packages/<name>` and `$MUSICZOO_CORPUS/<name>`; then the cache folder
 (`$MUSICZOO_RATIONALE_CACHE`, default `~/.cache/musiczoo/rationale`). When none holds it, it runs
 `apt-get download <name>` and `dpkg -x <deb> <cache>/<name>` (no root needed; needs Debian/Ubuntu

@@ -14,7 +14,6 @@ cached beside the ONNX graphs.
 
 import json
 import os
-import platform
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -27,26 +26,11 @@ from musiczoo_runtime.atomic import atomic_path
 from musiczoo_runtime.choices import PRECISIONS, RUNTIMES
 from musiczoo_runtime.contract import N_MELS, PATCH_FRAMES, PATCH_SECONDS, cache_dir
 from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.machine import cores, cpu_name
 from zoo.models.catalog import card
 
 CHOICE_TABLE = Path(__file__).with_name("runtime_choice.json")
 CALIBRATION_SECONDS = 2.0  # per runtime, split over the alternating rounds, on first use of `auto` on a CPU the table lacks
-
-
-def cores():
-    """CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def cpu_name():
-    """The CPU's model name and the cores available, e.g. "Intel(R) Xeon(R) Processor x2"."""
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            name = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{name} x{cores()}"
 
 
 def patch_function(network, frames=PATCH_FRAMES):

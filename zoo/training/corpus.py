@@ -1,6 +1,6 @@
 """Distillation corpora: the files of a corpus folder and their split by track, never by patch.
 
-A corpus is a folder with `manifest.csv` (as `weights/build_corpus.py` writes
+A corpus is a folder with `manifest.csv` (as `tools/build_corpus.py` writes
 it: path, track, split, source, license, duration) or any folder of audio
 files, each its own track. Splits come from the manifest's `split` column or,
 when absent, from the sha256 of the track id, so they are the same in every

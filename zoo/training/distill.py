@@ -1,7 +1,7 @@
 """Knowledge distillation: train a zoo model to reproduce a teacher's tags on unlabeled audio.
 
 Run it as `musiczoo distill --corpus $CORPUS --student timbral --teacher-weights mtt`
-(a corpus from `weights/build_corpus.py`, or any folder of audio files). Steps:
+(a corpus from `tools/build_corpus.py`, or any folder of audio files). Steps:
 1. the corpus's log-mel patches and the teacher's outputs per patch (soft
    targets, and its branch outputs `timbral`, `temporal`) come from the
    `PatchCache`, computed once;

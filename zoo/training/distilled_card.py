@@ -20,7 +20,7 @@ def distilled_entry(student, teacher, tag, path, metrics, summary, training, com
         "kind": "distilled",
         "teacher": {"model": teacher, "weights": tag, "sha256": parent.sha256},
         "source": {
-            "recipe": "weights/build_corpus.py, then musiczoo distill",
+            "recipe": "tools/build_corpus.py, then musiczoo distill",
             "command": command,
             "distilled_by": "zoo/training/distill.py",
         },

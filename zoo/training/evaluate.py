@@ -20,6 +20,7 @@ from musiczoo_runtime.atomic import atomic_path
 from musiczoo_runtime.checks import positive_integer
 from musiczoo_runtime.contract import DEFAULT_MODEL, DEFAULT_WEIGHTS
 from musiczoo_runtime.errors import ZooError
+from musiczoo_runtime.machine import cpu_name
 from zoo.models.catalog import card
 from zoo.training.embeddings import POOLING, RANDOM_SEED, embed, feature_matrix, weights_key
 from zoo.training.probes import PROBES, cross_validate, folds, read_clips
@@ -96,7 +97,6 @@ def evaluate(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir=None, l
     scores = cross_validate(feature_matrix(embeddings, paths), labels, splits, seed)
     probe_seconds = time.perf_counter() - started
     classes, counts = np.unique(labels, return_counts=True)
-    from zoo.inference.runtimes import cpu_name
 
     results = {
         "task": {"data": str(data), "layout": clips.layout, "clips": len(paths),

@@ -2,8 +2,8 @@
 
 Usage (from the repository root, inside the project's virtualenv):
 
-    python weights/port_musicnn.py            # all four checkpoints
-    python weights/port_musicnn.py MTT_vgg    # one of them
+    python tools/port_musicnn.py            # all four checkpoints
+    python tools/port_musicnn.py MTT_vgg    # one of them
 
 Fetches the wheel with `pip download --no-deps musicnn==0.1.0`, reads each
 checkpoint without importing musicnn's code, maps every trained variable onto
@@ -200,7 +200,7 @@ def manifest_entry(checkpoint, tag, path):
             "checkpoint": checkpoint,
             "url": f"https://pypi.org/project/{original.PACKAGE}/{original.VERSION}/",
             "wheel_sha256": original.WHEEL_SHA256,
-            "converted_by": "weights/port_musicnn.py",
+            "converted_by": "tools/port_musicnn.py",
         },
         "license": {
             "name": "ISC",

@@ -2,7 +2,7 @@
 
 Usage (from the repository root, inside the project's virtualenv, as root or with sudo for apt):
 
-    python weights/build_corpus.py --out ~/musiczoo-corpus    # or set $MUSICZOO_CORPUS and omit --out
+    python tools/build_corpus.py --out ~/musiczoo-corpus    # or set $MUSICZOO_CORPUS and omit --out
 
 Needs: Debian's package registry (`apt-get download`, `dpkg -x`), `fluidsynth`
 (installed with `apt-get install -y fluidsynth` when missing and running as
@@ -51,7 +51,7 @@ import soundfile
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from musiczoo_runtime.atomic import atomic_path  # noqa: E402
+from musiczoo_runtime.atomic import atomic_path, rename_no_replace, temporary  # noqa: E402
 from musiczoo_runtime.contract import SAMPLE_RATE  # noqa: E402
 from musiczoo_runtime.errors import ZooError  # noqa: E402
 from musiczoo_runtime import audio as audio_io  # noqa: E402
@@ -96,11 +96,9 @@ def ensure_package(name, out):
         result = subprocess.run(["apt-get", "download", name], cwd=debs, capture_output=True, text=True)
         if result.returncode:
             raise ZooError(f"apt-get download {name} failed: {result.stderr.strip()[-300:]}")
-    tmp = root.with_name(f"{name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x creates only the last folder
-    subprocess.run(["dpkg", "-x", str(next(debs.glob(f"{name}_*.deb"))), str(tmp)], check=True)
-    tmp.rename(root)
+    with temporary(root.parent, name, directory=True) as tmp:  # a killed run leaves no half-extracted package
+        subprocess.run(["dpkg", "-x", str(next(debs.glob(f"{name}_*.deb"))), str(tmp)], check=True)
+        rename_no_replace(tmp, root)
     return root
 
 
