@@ -48,6 +48,17 @@ def at_least(value, name, minimum):
     return int(value)
 
 
+def share(value, name):
+    """`value` as a float, if it is a share from 0 (included) to 1 (excluded), e.g. a validation split.
+
+    Raises:
+        ZooError: not a number, or outside [0, 1).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ZooError(f"{name} must be in [0, 1), not {value!r}")
+    return float(value)
+
+
 def is_weight_file(weights):
     """Whether a `weights` argument names a weight file (a path ending in `.h5`) rather than a tag or None."""
     return isinstance(weights, (str, Path)) and str(weights).endswith(".h5")

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from musiczoo_runtime import checks
 from musiczoo_runtime.choices import DATASET_LAYOUTS as LAYOUTS
 from musiczoo_runtime.errors import ZooError
 from musiczoo_runtime.audio import EXTENSIONS
@@ -254,8 +255,7 @@ def split_files(file_labels, validation_split=0.2, seed=0):
     Returns:
         (training file indices, validation file indices), sorted int arrays.
     """
-    if not 0 <= validation_split < 1:
-        raise ZooError(f"validation_split must be in [0, 1), not {validation_split!r}")
+    checks.share(validation_split, "validation_split")
     counts = {}
     for labels in file_labels:
         for label in labels:

@@ -251,8 +251,7 @@ def finetune(data, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, out_dir="finetu
     if several and not multi_label:
         raise ZooError("some files have several labels: use multi_label=True (--multi-label)")
     checks.positive_integer(epochs, "epochs")
-    if not 0 <= validation_split < 1:
-        raise ZooError(f"validation_split must be in [0, 1), not {validation_split!r}")
+    checks.share(validation_split, "validation_split")
     patching.hop_frames(hop_seconds)
     prefixes = _block_prefixes(spec(model).family, fine_tune_blocks)
     distributed = strategies.make(strategy)  # before TensorFlow computes anything
