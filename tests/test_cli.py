@@ -110,13 +110,24 @@ def test_every_model_and_weights_option_has_the_one_help():
 
 
 def test_each_rule_has_one_home():
-    """issue 27: the --model/--weights options, the weight-file test and the positive-number messages are
+    """issue 27: the --model/--weights/--quiet options, the weight-file test and the positive-number messages are
     written once, in the ground floor (`musiczoo_runtime.cli_arguments` and `musiczoo_runtime.checks`)."""
     from fixtures import ROOT
 
     homes = {'"--model"': "cli_arguments.py", '"--weights"': "cli_arguments.py",
-             'endswith(".h5")': "checks.py", "must be a positive": "checks.py"}
+             'add_argument("--quiet"': "cli_arguments.py", 'endswith(".h5")': "checks.py",
+             "must be a positive": "checks.py"}
     sources = [*(ROOT / "zoo").rglob("*.py"), *(ROOT / "runtime" / "musiczoo_runtime").rglob("*.py")]
     for text, home in homes.items():
         found = sorted({path.name for path in sources if text in path.read_text(encoding="utf-8")})
         assert found == [home], f"{text} is written in {found}"
+
+
+def test_quiet_silences_the_progress_bar_of_the_file_loop(capsys):
+    from musiczoo_runtime.cli_common import OK, each_result
+
+    files = ["a.wav", "b.wav", "c.wav"]
+    assert each_result(((name, None) for name in files), files, "counting", lambda path, result: None) == OK
+    assert "counting" in capsys.readouterr().err
+    assert each_result(((name, None) for name in files), files, "counting", lambda path, result: None, quiet=True) == OK
+    assert capsys.readouterr().err == ""

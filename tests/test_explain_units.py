@@ -87,9 +87,10 @@ def test_cli_over_30_files_with_one_corrupt(tmp_path, capsys):
     files = write_collection(tmp_path / "in", 29)
     assert len(files) == 30
     status = main(["explain", "units", str(tmp_path / "in"), "--model", "timbral_temporal", "--layer", "cnn2",
-                   "--top", "4", "--by", "mean", "--out", str(tmp_path / "out")])
+                   "--top", "4", "--by", "mean", "--out", str(tmp_path / "out"), "--quiet"])
     captured = capsys.readouterr()
     assert status == 1
+    assert "ranking units" not in captured.err and "cutting excerpts" not in captured.err  # --quiet: no bars
     assert [line for line in captured.err.splitlines() if line.startswith("error:")] == [
         line for line in captured.err.splitlines() if "corrupt.wav" in line and line.startswith("error:")]
     assert "corrupt.wav" in captured.err

@@ -86,10 +86,18 @@ def table(found):
     return "\n".join(lines + paired(found)) + "\n"
 
 
-def paired(found):
-    """Markdown lines: each pretrained row minus its random-initialisation row, fold by fold (same folds)."""
+def difference(ours, theirs, probe):
+    """Markdown cell: `ours` minus `theirs` in accuracy, fold by fold (the same clips and seed give the same
+    folds), as mean and 95% interval."""
     from zoo.training.probes import mean_and_half_width
 
+    mean, half = mean_and_half_width([a - b for a, b in zip(ours["results"]["scores"][probe]["accuracy"]["folds"],
+                                                            theirs["results"]["scores"][probe]["accuracy"]["folds"])])
+    return f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]"
+
+
+def paired(found):
+    """Markdown lines: each pretrained row minus its random-initialisation row, then the design comparisons."""
     lines = ["", "## Pretrained minus random initialisation, paired over the same folds", "",
              "Accuracy difference per fold (same clips, same seed, so the same folds), mean and 95% interval; "
              "an interval above 0 says the pretrained weights help on this task.", "",
@@ -99,13 +107,37 @@ def paired(found):
         floor = floors.get((row["task"], row["model"]))
         if row["weights"] == "none" or row.get("layers") or floor is None:
             continue
-        cells = []
-        for probe in ("logistic", "mlp"):
-            ours = row["results"]["scores"][probe]["accuracy"]["folds"]
-            theirs = floor["results"]["scores"][probe]["accuracy"]["folds"]
-            mean, half = mean_and_half_width([a - b for a, b in zip(ours, theirs)])
-            cells.append(f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]")
-        lines.append(f"| {row['task']} | {row['model']} | {row['weights']} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {row['task']} | {row['model']} | {row['weights']} | {difference(row, floor, 'logistic')} | "
+                     f"{difference(row, floor, 'mlp')} |")
+    return lines + designs(found)
+
+
+# (question, first (model, layers), second (model, layers)): "first minus second" answers the question.
+COMPARISONS = (
+    ("vertical minus horizontal filters: `timbral` minus `temporal`", ("timbral", ()), ("temporal", ())),
+    ("timbral branch minus temporal branch of `timbral_temporal`", ("timbral_temporal", ("timbral",)),
+     ("timbral_temporal", ("temporal",))),
+    ("musically motivated minus square filters: `timbral_temporal` minus `vgg`", ("timbral_temporal", ()),
+     ("vgg", ())),
+    ("finest minus coarsest time scale of `multiscale`: `scale0` minus `scale3`", ("multiscale", ("scale0",)),
+     ("multiscale", ("scale3",))),
+)
+
+
+def designs(found):
+    """Markdown lines: the design comparisons of COMPARISONS, per task and weight set, paired over folds."""
+    by_key = {(r["task"], r["model"], r["weights"], tuple(r.get("layers", ()))): r for r in found}
+    lines = ["", "## Design comparisons, paired over the same folds", "",
+             "The seed's rationale as questions; each cell is the first minus the second in accuracy, fold by fold, "
+             "mean and 95% interval. An interval that excludes 0 is a difference this data can see.", "",
+             "| question | task | weights | logistic | MLP |", "| --- | --- | --- | --- | --- |"]
+    for question, first, second in COMPARISONS:
+        for (task, model, weights, layers), ours in sorted(by_key.items()):
+            theirs = by_key.get((task, second[0], weights, second[1]))
+            if (model, layers) != first or theirs is None:
+                continue
+            lines.append(f"| {question} | {task} | {weights} | {difference(ours, theirs, 'logistic')} | "
+                         f"{difference(ours, theirs, 'mlp')} |")
     return lines
 
 

@@ -1,12 +1,14 @@
 """Builds the downstream tasks' CSVs from the data folders (audio is never committed; see README.md here).
 
 Usage: python benchmarks/downstream/tasks.py --mood DIR/MER_audio_taffc_dataset --philharmonia DIR/philharmonia
-           --out DIR [--per-quadrant N] [--per-instrument 40] [--seed 0] [--wav DIR]
+           --out DIR [--per-quadrant N] [--per-genre 50] [--min-genre 20] [--per-instrument 40] [--seed 0] [--wav DIR]
 
 Writes, into --out:
 - `4q_mood.csv` (path,label,artist): the 900 4Q clips, label = Russell quadrant Q1..Q4 from the metadata,
   artist as the group so that no artist spans folds (with `--per-quadrant N`: `4q_mood_N.csv`, the first N
   clips of each quadrant in the metadata's order, by song ID);
+- `4q_genre.csv` (path,label,artist): the 4Q clips whose AllMusic metadata names exactly one genre, of the genres
+  with at least `--min-genre` such clips, the first `--per-genre` of each in the metadata's order;
 - `philharmonia_instrument.csv` (path,label): `--per-instrument` notes drawn at random (seed `--seed`) from
   each instrument folder of the Philharmonia samples (all of them where a folder has fewer); with `--wav DIR`,
   WAV copies of the selected notes decoded by libsndfile (see `as_wav`) and the CSV points to them.
@@ -29,6 +31,19 @@ def mood_rows(root, per_quadrant=None):
                 taken[entry["Quadrant"]] = taken.get(entry["Quadrant"], 0) + 1
                 rows.append((path, entry["Quadrant"], entry["Artist"].strip()))
     return rows
+
+
+def genre_rows(root, per_genre, min_genre):
+    """(path, genre, artist) of the 4Q clips with exactly one genre in the metadata, for genres with at least
+    `min_genre` such clips, the first `per_genre` of each in the metadata's order."""
+    single = {}
+    with open(root / "panda_dataset_taffc_metadata.csv", newline="", encoding="latin-1") as handle:
+        for entry in csv.DictReader(handle):
+            genres = [genre.strip() for genre in entry["GenresStr"].split(";") if genre.strip()]
+            path = root / entry["Quadrant"] / f"{entry['Song']}.mp3"
+            if len(genres) == 1 and path.is_file():
+                single.setdefault(genres[0], []).append((path, genres[0], entry["Artist"].strip()))
+    return [row for genre in sorted(single) if len(single[genre]) >= min_genre for row in single[genre][:per_genre]]
 
 
 def philharmonia_rows(root, per_instrument, seed):
@@ -73,6 +88,8 @@ def main():
     parser.add_argument("--philharmonia", type=Path, help="the philharmonia-samples folder (holding audio/)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-quadrant", type=int)
+    parser.add_argument("--per-genre", type=int, default=50)
+    parser.add_argument("--min-genre", type=int, default=20)
     parser.add_argument("--per-instrument", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--wav", type=Path, help="decode the Philharmonia notes into WAV copies in this folder")
@@ -81,6 +98,7 @@ def main():
     if args.mood:
         name = f"4q_mood_{args.per_quadrant}.csv" if args.per_quadrant else "4q_mood.csv"
         write(args.out / name, ("path", "label", "artist"), mood_rows(args.mood, args.per_quadrant))
+        write(args.out / "4q_genre.csv", ("path", "label", "artist"), genre_rows(args.mood, args.per_genre, args.min_genre))
     if args.philharmonia:
         rows = philharmonia_rows(args.philharmonia, args.per_instrument, args.seed)
         write(args.out / f"philharmonia_instrument_{args.per_instrument}.csv", ("path", "label"),

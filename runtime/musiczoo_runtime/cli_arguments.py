@@ -112,6 +112,11 @@ def add_folder_argument(parser, help, option="--out", required=True, default=Non
     parser.set_defaults(output_folders=(*(parser.get_default("output_folders") or ()), (option, action.dest)))
 
 
+def add_quiet_argument(parser):
+    """`--quiet`: no progress bars or stage lines on stderr (errors and warnings still show)."""
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr (errors and warnings still show)")
+
+
 def add_audio_arguments(parser, random):
     """FILE... and the options every command over recordings takes (model, weights, hop, last patch, batch)."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders (searched recursively)")

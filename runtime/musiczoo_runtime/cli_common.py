@@ -196,7 +196,7 @@ def show_warnings():
     warnings.simplefilter("always", ZooWarning)  # each file's warning, even when two say the same
 
 
-def each_result(results, files, description, handle, failure=None):
+def each_result(results, files, description, handle, failure=None, quiet=False):
     """The one loop over per-file results: progress bar, error lines, exit status.
 
     Args:
@@ -207,6 +207,7 @@ def each_result(results, files, description, handle, failure=None):
             None or a ZooError, and any exception it raises is that file's error too.
         failure: `failure(path)` says where that file's output was going, for the error line of an
             exception from `handle` (default: "its output could not be written").
+        quiet: no progress bar.
 
     Returns:
         `OK`, or `SOME_FAILED` when any file failed (each failure on its own `error:` line).
@@ -215,7 +216,7 @@ def each_result(results, files, description, handle, failure=None):
 
     failed = 0
     for path, result in tqdm(results, total=len(files), desc=description, unit="file", file=sys.stderr,
-                             disable=len(files) < 2):
+                             disable=quiet or len(files) < 2):
         if not isinstance(result, ZooError):
             try:
                 result = handle(path, result)

@@ -3,7 +3,8 @@
 import sys
 
 from musiczoo_runtime.choices import DATASET_LAYOUTS
-from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, add_runtime_argument, count
+from musiczoo_runtime.cli_arguments import (
+    add_folder_argument, add_model_arguments, add_quiet_argument, add_runtime_argument, count)
 from musiczoo_runtime.cli_common import OK, SOME_FAILED, output_folder, report_error
 
 
@@ -43,5 +44,5 @@ def add_commands(commands):
     parser.add_argument("--batch-size", type=count("--batch-size"), default=8,
                         help="3 s patches per forward pass, shared across files (default: 8)")
     add_runtime_argument(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_argument(parser)
     parser.set_defaults(run=cmd_evaluate)

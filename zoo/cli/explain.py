@@ -11,7 +11,7 @@ from pathlib import Path
 from musiczoo_runtime import checks
 from musiczoo_runtime.atomic import LOCK_NAME, replace_folder, temporary
 from musiczoo_runtime.choices import ATTRIBUTION_METHODS, FILTER_KINDS, UNIT_SCORES
-from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, count
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, add_quiet_argument, count
 from musiczoo_runtime.cli_common import (
     OK,
     SOME_FAILED,
@@ -99,11 +99,11 @@ def cmd_units(args):
     out = output_folder(args.out, "--out")
     search = UnitSearch(args.model, args.weights, args.layer, top=args.top, by=args.by, per_file=args.per_file,
                         batch_size=args.batch_size)
-    status = each_result(search.scan(files), files, "ranking units", lambda path, patches: None)
+    status = each_result(search.scan(files), files, "ranking units", lambda path, patches: None, quiet=args.quiet)
     if not search.files:
         report_error("no recording could be read, so no unit has excerpts; nothing was written")
         return SOME_FAILED
-    path, errors = search.write(out)
+    path, errors = search.write(out, progress=not args.quiet)
     for error in errors:
         report_error(error)
     short = [unit for unit in range(search.units) if len(search.excerpts(unit)) < search.top]
@@ -180,6 +180,7 @@ def add_explain_commands(subcommands):
                        help="most excerpts of one recording per unit (default: 1)")
     units.add_argument("--batch-size", type=positive("--batch-size"), default=BATCH_SIZE, help=f"patches per pass (default: {BATCH_SIZE})")
     add_folder_argument(units, "folder for excerpts/, thumbnails/, units.json")
+    add_quiet_argument(units)
     units.set_defaults(run=cmd_units)
 
     report = subcommands.add_parser("report", help="one self-contained HTML page of a recording or a units folder")
@@ -201,7 +202,7 @@ def add_explain_commands(subcommands):
     add_folder_argument(report, "folder for index.html and its assets")
     report.add_argument("--force", action="store_true", help="replace the report already in --out (the folder "
                                                              "is replaced whole, once the new report is complete)")
-    report.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet_argument(report)
     report.set_defaults(run=cmd_report)
 
 

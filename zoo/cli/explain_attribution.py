@@ -5,7 +5,7 @@ from pathlib import Path
 
 from musiczoo_runtime import checks
 from musiczoo_runtime.choices import ATTRIBUTION_BASELINES, ATTRIBUTION_METHODS, EXACT_MAX_POINTS, FAST_MAX_POINTS
-from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, checked, count
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, add_quiet_argument, checked, count
 from musiczoo_runtime.cli_common import OK, each_result, output_folder, per_file_outputs
 from musiczoo_runtime.contract import DEFAULT_MODEL
 from zoo.progress import Progress
@@ -146,7 +146,7 @@ def add_explain_commands(commands):
     attribute.add_argument("--max-points", type=count("--max-points", EXACT_MAX_POINTS), metavar="N",
                            help=f"integrated gradients: most gradients per patch (default: {FAST_MAX_POINTS}, or "
                                 f"{EXACT_MAX_POINTS} with --tolerance)")
-    attribute.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet_argument(attribute)
     attribute.add_argument("--listen", action="store_true", help="also write the recording masked by the map")
     _model_and_out_arguments(attribute)
     attribute.set_defaults(run=cmd_attribute)

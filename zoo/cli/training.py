@@ -7,7 +7,7 @@ from pathlib import Path
 
 from musiczoo_runtime import checks
 from musiczoo_runtime.choices import DATASET_LAYOUTS, STRATEGIES
-from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, count
+from musiczoo_runtime.cli_arguments import add_folder_argument, add_model_arguments, add_quiet_argument, count
 from musiczoo_runtime.cli_common import OK, output_folder
 from musiczoo_runtime.contract import DEFAULT_WEIGHTS, WEIGHT_TAGS
 from zoo.training.corpus import MAX_PATCHES_PER_FILE, TEACHER
@@ -94,7 +94,7 @@ def _add_finetune(commands):
                         help="tf.distribute: this machine's devices (mirrored), or the cluster in TF_CONFIG "
                              "(multiworker: run the same command on every worker; only the chief writes --out)")
     parser.add_argument("--force", action="store_true", help="replace a model already in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_argument(parser)
     parser.set_defaults(run=cmd_finetune)
 
 
