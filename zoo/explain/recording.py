@@ -2,7 +2,10 @@
 
 The audio is decoded once; its patches come from the same streaming pipeline
 as `zoo.tag` (an identity network returns each recording's log-mel patches),
-so an explanation is about exactly the input that was tagged.
+so an explanation is about the input that was tagged. One difference: a
+waveform that resampling carries beyond full scale (loud masters often peak
+at 1.01-1.03 after it) is normalised here, once, so that every section of a
+report works on the same samples; `zoo.tag` leaves it as it is.
 """
 
 from dataclasses import dataclass
@@ -13,6 +16,7 @@ from musiczoo_runtime.contract import DEFAULT_HOP_SECONDS, DEFAULT_LAST_PATCH, S
 from zoo.inference import pipeline
 from zoo.inference.api import openers
 from musiczoo_runtime.audio import from_array, open_audio
+from musiczoo_runtime.level import level, level_gain
 
 
 @dataclass
@@ -60,6 +64,9 @@ def read_recording(audio, sample_rate=None, hop_seconds=DEFAULT_HOP_SECONDS, las
     """
     source = open_audio(audio, sample_rate)
     waveform = source.read()
+    gain = level_gain(*level([waveform]), source.label)  # once, here: the sections pass this waveform on
+    if gain != 1.0:
+        waveform = np.clip(waveform * np.float32(gain), -1.0, 1.0)  # clip: the last ulp of the peak
     (result,) = pipeline.run(lambda: np.asarray, [lambda: from_array(waveform, SAMPLE_RATE, source.label)],
                              hop_seconds, last_patch)
     if result.error is not None:

@@ -51,11 +51,11 @@ def attribution_section(recording, name, out_dir, model, weights, tags, method="
              "each map. The masked audio keeps the attribution's positive part as a mel mask, phase kept.</p>"
              "</details>"]
     for tag in tags:
+        stem = f"attribution.{safe_name(tag)}.{method}"
         with progress.stage(f"attribution of {tag} ({method})", len(recording.patches), "patch") as advance:
             result = attribute(recording, model, weights, tag, method, progress=advance)
-        stem = f"attribution.{safe_name(tag)}.{method}"
-        plot_attribution(result, out_dir / f"{stem}.png", title=name)
-        write_audio(result.listen(), out_dir / f"{stem}.ogg", scale_peaks=True)
+            plot_attribution(result, out_dir / f"{stem}.png", title=name)  # in the stage: its lines cover these too
+            write_audio(result.listen(), out_dir / f"{stem}.ogg", scale_peaks=True)
         check = ""
         if "completeness_gap" in result.details:
             share, largest = evidence_share(result)
