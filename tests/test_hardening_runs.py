@@ -282,7 +282,9 @@ def test_8_ctrl_c_mid_run_exits_130_quietly_keeping_finished_outputs(tmp_path):
     report, every finished .npz whole, no temporary or lock left."""
     folder, out = music(tmp_path, files=8, seconds=60.0), tmp_path / "out"
     process = subprocess.Popen([*MUSICZOO, "extract", str(folder), "--out", str(out), "--layer", "cnn1"],
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               # as from a terminal: a suite started in the background inherits SIGINT ignored
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not list(out.glob("*.npz")) and time.monotonic() < deadline:
         time.sleep(0.02)

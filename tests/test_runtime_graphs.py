@@ -72,8 +72,13 @@ def test_the_committed_graph_equals_a_fresh_conversion(name, weights, tmp_path, 
     for path in (fresh, committed):
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         outputs.append(session.run(None, {"waveform": windows}))
+    # Not bit-equal across CPUs: TensorFlow folds each batch normalisation into constants on the converting
+    # machine, and those differ by a few float32 ulps between CPUs (up to 7.6e-6 seen in a fresh conversion on
+    # an AMD EPYC against the graphs made on an Intel Xeon); the outputs then differ by up to 2.5e-6 of the
+    # layer's largest value. So the bound is 1e-5 of each layer's scale; a stale graph (other weights, front
+    # end or layers) differs by orders of magnitude more.
     for new, old in zip(*outputs):
-        np.testing.assert_allclose(old, new, atol=1e-5)
+        np.testing.assert_allclose(old, new, atol=1e-5 * max(1.0, float(np.abs(old).max())))
 
 
 @pytest.mark.slow
