@@ -1,14 +1,23 @@
 """The downstream benchmark's task builder and its paired comparisons (benchmarks/downstream)."""
 
 import csv
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "downstream"))
-import run  # noqa: E402  (the benchmark's runner, not a package)
-import tasks  # noqa: E402
+HERE = Path(__file__).resolve().parents[1] / "benchmarks" / "downstream"
+
+
+def script(name):
+    """The benchmark's script `name`.py as a module of its own name (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"downstream_{name}", HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run, tasks = script("run"), script("tasks")
 
 METADATA = ("Song", "Artist", "Quadrant", "GenresStr")
 

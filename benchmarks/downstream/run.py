@@ -143,36 +143,49 @@ def designs(found):
 
 def figure(found, path):
     """Logistic-probe accuracy (with its interval) against GFLOP per 3 s patch, one panel per task (default
-    layers only)."""
+    layers only): a colour per model, a marker per weight set, one legend for all panels."""
     import matplotlib.ticker
+    from matplotlib.lines import Line2D
 
     from zoo.models.catalog import card
     from zoo.outputs.figures import plt, save_figure
 
     tasks = sorted({row["task"] for row in found})
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    columns = min(2, len(tasks))
+    rows_of_panels = -(-len(tasks) // columns)
+    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(6.5 * columns, 3.8 * rows_of_panels + 0.9),
+                             squeeze=False)
+    colours = {model: plt.get_cmap("tab10")(i) for i, model in enumerate(MODELS)}
     markers = {"msd": "o", "mtt": "s", "none": "x"}
     nudge = {"msd": 0.95, "none": 1.0, "mtt": 1.05}  # one model's weight sets side by side, not on top
-    for axis, task in zip(axes[0], tasks):
+    for axis, task in zip(axes.flat, tasks):
         chance = None
         for row in (r for r in found if r["task"] == task and not r.get("layers")):
             accuracy = row["results"]["scores"]["logistic"]["accuracy"]
             chance = row["results"]["task"]["chance"]
             gflop = card(row["model"], None).cost["gflop_per_patch"]
-            axis.errorbar(gflop * nudge.get(row["weights"], 1.0), accuracy["mean"], yerr=[[accuracy["mean"] - accuracy["low"]],
-                                                         [accuracy["high"] - accuracy["mean"]]],
-                          fmt=markers.get(row["weights"], "o"), capsize=3, label=f"{row['model']} {row['weights']}")
+            axis.errorbar(gflop * nudge.get(row["weights"], 1.0), accuracy["mean"],
+                          yerr=[[accuracy["mean"] - accuracy["low"]], [accuracy["high"] - accuracy["mean"]]],
+                          fmt=markers.get(row["weights"], "o"), color=colours.get(row["model"]), capsize=3)
         if chance is not None:
-            axis.axhline(chance, color="grey", linestyle=":", label="chance")
+            axis.axhline(chance, color="grey", linestyle=":")
+            axis.annotate("chance", (0.055, chance), textcoords="offset points", xytext=(0, 3), fontsize=8,
+                          color="grey")
         axis.set_xscale("log")
         axis.set_xlim(0.05, 5)  # the catalog spans 0.09 (multiscale) to 2.8 (timbral_temporal) GFLOP
         axis.set_xticks([0.1, 0.3, 1, 3], ["0.1", "0.3", "1", "3"])
         axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        axis.set_xlabel("GFLOP per 3 s patch (log; weight sets of a model spread by ±5%)")
-        axis.set_ylabel("accuracy (logistic probe, 95% interval)")
+        axis.set_xlabel("GFLOP per 3 s patch (log)")
+        axis.set_ylabel("accuracy, logistic probe (95%)")
         axis.set_title(task)
-        axis.legend(fontsize=7)
-    fig.tight_layout()
+        axis.grid(alpha=0.3)
+    for axis in list(axes.flat)[len(tasks):]:
+        axis.set_visible(False)
+    handles = [Line2D([], [], color=colours[model], marker="o", linestyle="", label=model) for model in MODELS]
+    handles += [Line2D([], [], color="black", marker=marker, linestyle="", label=f"{weights} weights")
+                for weights, marker in markers.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.9 / (3.8 * rows_of_panels + 0.9), 1, 1))
     save_figure(fig, path, dpi=110)
 
 
