@@ -40,6 +40,13 @@ def _from_benchmarks(relative, path, note):
     _write(path, source.read_text(encoding="utf-8") + f"\n\n---\n\n*{note} `benchmarks/{relative}`.*\n")
 
 
+def _joined(folder, names, path):
+    """One page: the first of `folder`'s files `names`, then each next one with its headings a level lower."""
+    first, *rest = [(folder / name).read_text(encoding="utf-8") for name in names]
+    sources = ", then ".join(f"`{folder.relative_to(ROOT)}/{name}`" for name in names)
+    _write(path, "\n\n".join([first, *map(_demoted, rest)]) + f"\n\n---\n\n*This page is {sources}.*\n")
+
+
 def generate():
     _write("catalog/index.md", catalog_index())
     for path, text in model_pages().items():
@@ -48,13 +55,12 @@ def generate():
     _from_benchmarks("RESULTS.md", "benchmarks/index.md", "This page is")
     _copy(BENCHMARKS / "faithfulness" / "deletion_curves.png", "benchmarks/faithfulness/deletion_curves.png")
     rationale = BENCHMARKS / "rationale"
-    _write("benchmarks/rationale.md", (rationale / "README.md").read_text(encoding="utf-8")
-           + "\n\n" + _demoted((rationale / "RESULTS.md").read_text(encoding="utf-8"))
-           + "\n\n---\n\n*This page is `benchmarks/rationale/README.md` followed by `RESULTS.md`.*\n")
+    _joined(rationale, ("README.md", "RESULTS.md"), "benchmarks/rationale.md")
     _copy(rationale / "accuracy_vs_params.png", "benchmarks/accuracy_vs_params.png")
     _from_benchmarks("RELIABILITY.md", "reliability.md", "This page is")
-    _from_benchmarks("downstream/RESULTS.md", "benchmarks/downstream.md", "This page is")
-    for figure in sorted((BENCHMARKS / "downstream").glob("*.png")):
+    downstream = BENCHMARKS / "downstream"
+    _joined(downstream, ("README.md", "RESULTS.md", "SCRATCH.md"), "benchmarks/downstream.md")
+    for figure in sorted(downstream.glob("*.png")):
         _copy(figure, f"benchmarks/{figure.name}")
 
 

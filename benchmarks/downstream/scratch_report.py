@@ -62,6 +62,7 @@ def group(runs, epochs):
 
 def figure(scores, models, chance, title, path):
     """One row per model (cheapest at the top): scratch, frozen msd and frozen random accuracies with intervals."""
+    from zoo import card
     from zoo.outputs.figures import plt, save_figure
 
     styles = {"scratch": ("o", "tab:red", "trained from scratch"),
@@ -76,15 +77,15 @@ def figure(scores, models, chance, title, path):
                           xerr=[[s[0] - s[1] for _, s in rows], [s[2] - s[0] for _, s in rows]],
                           fmt=marker, color=colour, capsize=3, label=label)
     axis.axvline(chance, color="black", lw=0.8, ls=":", label=f"chance ({chance:.3f})")
-    axis.set_yticks(range(len(models)), models)
+    axis.set_yticks(range(len(models)), [f"{name}\n{card(name, None).cost['gflop_per_patch']:.2f} GFLOP/patch"
+                                         for name in models])
     axis.invert_yaxis()
     axis.set_xlim(0, 1)
     axis.set_xlabel("test clip accuracy (95% bootstrap interval over the test clips)")
     axis.set_title(title, fontsize=10)
-    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     axis.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=120)
+    save_figure(fig, path, dpi=120, bbox_inches="tight")
 
 
 def write(runs, labels, classes, args, folder=HERE):
@@ -140,6 +141,6 @@ def write(runs, labels, classes, args, folder=HERE):
     lines += ["", "![accuracy of every model trained from scratch, and frozen](scratch.png)", ""]
     with atomic_path(folder / "SCRATCH.md") as tmp:
         Path(tmp).write_text("\n".join(lines))
-    figure(scores, models, chance, f"{args.task.stem}: from scratch ({presentations} patch presentations) "
-           "against frozen embeddings", folder / "scratch.png")
+    figure(scores, models, chance, f"{args.task.stem}, {len(sample['test'])} test clips\ntrained from scratch "
+           f"({presentations} patch presentations) against frozen embeddings", folder / "scratch.png")
     print(f"[scratch] wrote {folder / 'SCRATCH.md'} and {folder / 'scratch.png'}")
