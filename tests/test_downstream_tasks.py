@@ -124,7 +124,7 @@ def test_the_report_tables_every_model_and_pairs_the_comparisons(tmp_path):
         return {"task": "notes", "model": model, "init": init, "test": test, "predicted": predicted,
                 "train_clips": 20, **extra}
 
-    scratch = dict(epochs=2, presentations=40, trainable_params=1000, train_seconds=60.0)
+    scratch = dict(epochs=2, presentations=40, trainable_params=1000, train_seconds=60.0, final_loss=0.5)
     runs = [run("timbral", "scratch", 18, seed=0, **scratch), run("temporal", "scratch", 10, seed=0, **scratch),
             run("timbral", "frozen msd", 20), run("temporal", "frozen none", 5),
             run("temporal", "scratch", 0, seed=0, **{**scratch, "epochs": 1})]  # another budget: left out

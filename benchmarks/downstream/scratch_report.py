@@ -117,21 +117,23 @@ def write(runs, labels, classes, args, folder=HERE):
              "## Accuracy", "",
              "Test clip accuracy, mean [95% bootstrap interval over the test clips]. Several seeds: each clip's "
              "correctness averaged over them first; the seeds' own accuracies are listed. Paired: scratch minus "
-             "frozen `msd` clip by clip.", "",
+             "frozen `msd`, and minus frozen random weights, clip by clip. Final training loss: the cross-entropy of the last epoch (per seed); a "
+             "high one says the budget stopped the model before it fitted its training notes.", "",
              "| model | GFLOP / patch | trainable params | scratch | scratch macro-F1 | seeds | frozen msd + logistic "
-             "| frozen random + logistic | scratch - frozen msd | train min / seed |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| frozen random + logistic | scratch - frozen msd | scratch - frozen random | final training loss "
+             "| train min / seed |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in models:
         runs_of = groups.get((name, "scratch"), [])
         seeds = ", ".join(f"{np.mean(np.asarray(r['predicted']) == labels[r['test']]):.3f}" for r in runs_of)
         values = [cell(scores[(name, init)]) if (name, init) in scores else "not run" for init in INITS]
-        gap = (cell(paired(hits[(name, "scratch")], hits[(name, "frozen msd")]), signed=True)
-               if (name, "scratch") in hits and (name, "frozen msd") in hits else "")
+        gaps = " | ".join(cell(paired(hits[(name, "scratch")], hits[(name, init)]), signed=True)
+                          if (name, "scratch") in hits and (name, init) in hits else "" for init in INITS[1:])
         lines.append(f"| {name} | {card(name, None).cost['gflop_per_patch']:.2f} | "
                      f"{runs_of[0]['trainable_params']:,} | {values[0]} | "
-                     f"{macro_f1(runs_of, labels):.3f} | {seeds} | {values[1]} | {values[2]} | {gap} | "
+                     f"{macro_f1(runs_of, labels):.3f} | {seeds} | {values[1]} | {values[2]} | {gaps} | "
+                     f"{', '.join(format(r['final_loss'], '.2f') for r in runs_of)} | "
                      f"{np.mean([r['train_seconds'] for r in runs_of]) / 60:.1f} |" if runs_of else
-                     f"| {name} | | | not run | | | {values[1]} | {values[2]} | | |")
+                     f"| {name} | | | not run | | | {values[1]} | {values[2]} | | | | |")
     lines += ["", "## Design comparisons, paired clip by clip", "",
               "| comparison | scratch | frozen msd + logistic | frozen random + logistic |", "|---|---|---|---|"]
     for a, b in [pair for pair in COMPARISONS if all((m, "scratch") in hits for m in pair)]:
