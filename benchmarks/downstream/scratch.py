@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,14 +39,16 @@ BN_MOMENTUM = 0.9  # short budgets: moving statistics settle within them (Keras 
 
 def parse():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", type=Path, required=True, help="CSV path,label[,group] (benchmarks/downstream/tasks.py)")
+    parser.add_argument("--task", type=Path, required=True,
+                        help="CSV path,label[,group] (benchmarks/downstream/tasks.py)")
     parser.add_argument("--out", type=Path, required=True, help="folder for runs.jsonl and the patch cache")
     parser.add_argument("--models", nargs="+", default=list(CATALOG), choices=CATALOG)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=1, help="training seeds 0..N-1 per model")
     parser.add_argument("--test-fraction", type=float, default=0.5)
     parser.add_argument("--frozen", nargs="*", default=["msd", "none"], help="weight sets probed frozen")
-    parser.add_argument("--report", type=Path, default=HERE, help="folder for SCRATCH.md and scratch.png (default: here)")
+    parser.add_argument("--report", type=Path, default=HERE,
+                        help="folder for SCRATCH.md and scratch.png (default: here)")
     parser.add_argument("--report-only", action="store_true", help="rewrite SCRATCH.md and scratch.png from runs.jsonl")
     return parser.parse_args()
 
@@ -66,6 +69,7 @@ def patches(clips, out):
     cached in `out/patches.npz`; unreadable clips are reported and get no patch."""
     from tqdm import tqdm
 
+    from musiczoo_runtime.contract import PATCH_FRAMES
     from musiczoo_runtime.errors import ZooError
     from zoo.training.patch_cache import file_patches
 
@@ -73,15 +77,19 @@ def patches(clips, out):
     if cached.is_file():
         found = np.load(cached)
         return found["patches"], found["owners"]
-    rows, owners = [], []
+    rows, owners, short = [], [], 0
     for index, path in enumerate(tqdm(clips.paths, desc="log-mel patches", unit="clip", file=sys.stderr)):
         try:
-            found, _ = file_patches(path)
+            found, frames = file_patches(path)
         except ZooError as error:
             tqdm.write(f"skipped: {error}", file=sys.stderr)
             continue
         rows.extend(patch for _, patch in found)
         owners.extend([index] * len(found))
+        short += frames < PATCH_FRAMES
+    if short:
+        print(f"[scratch] {short} of {len(set(owners))} decoded clips are shorter than one 3 s patch: each is "
+              "repeated to fill it (the zoo's warning for each is silenced here)", file=sys.stderr)
     arrays = {"patches": np.stack(rows).astype(np.float32), "owners": np.asarray(owners)}
     from musiczoo_runtime.atomic import atomic_path
 
@@ -160,7 +168,11 @@ def probe_frozen(name, weights, clips, labels, train, test):
 
 def main():
     args = parse()
+    from musiczoo_runtime.errors import ZooWarning
     from zoo.training.probes import read_clips
+
+    # one line from patches() says how many clips are shorter than a patch, instead of a warning per clip and pass
+    warnings.filterwarnings("ignore", message=r".*shorter than one .* patch", category=ZooWarning)
 
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "runs.jsonl"

@@ -117,8 +117,9 @@ def write(runs, labels, classes, args, folder=HERE):
              "## Accuracy", "",
              "Test clip accuracy, mean [95% bootstrap interval over the test clips]. Several seeds: each clip's "
              "correctness averaged over them first; the seeds' own accuracies are listed. Paired: scratch minus "
-             "frozen `msd`, and minus frozen random weights, clip by clip. Final training loss: the cross-entropy of the last epoch (per seed); a "
-             "high one says the budget stopped the model before it fitted its training notes.", "",
+             "frozen `msd`, and minus frozen random weights, clip by clip. Final training loss: the cross-entropy "
+             "of the last epoch (per seed); a high one says the budget stopped the model before it fitted its "
+             "training notes.", "",
              "| model | GFLOP / patch | trainable params | scratch | scratch macro-F1 | seeds | frozen msd + logistic "
              "| frozen random + logistic | scratch - frozen msd | scratch - frozen random | final training loss "
              "| train min / seed |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
