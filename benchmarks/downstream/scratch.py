@@ -69,6 +69,7 @@ def patches(clips, out):
     cached in `out/patches.npz`; unreadable clips are reported and get no patch."""
     from tqdm import tqdm
 
+    from musiczoo_runtime.atomic import atomic_path
     from musiczoo_runtime.contract import PATCH_FRAMES
     from musiczoo_runtime.errors import ZooError
     from zoo.training.patch_cache import file_patches
@@ -91,8 +92,6 @@ def patches(clips, out):
         print(f"[scratch] {short} of {len(set(owners))} decoded clips are shorter than one 3 s patch: each is "
               "repeated to fill it (the zoo's warning for each is silenced here)", file=sys.stderr)
     arrays = {"patches": np.stack(rows).astype(np.float32), "owners": np.asarray(owners)}
-    from musiczoo_runtime.atomic import atomic_path
-
     with atomic_path(cached) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
     return arrays["patches"], arrays["owners"]
@@ -129,15 +128,16 @@ def train_scratch(name, seed, epochs, data):
     keras.utils.set_random_seed(seed)
     network = scratch_network(name, int(y.max()) + 1)
     network.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy")
-    rows = np.flatnonzero(np.isin(owners, train))
+    training_rows = np.flatnonzero(np.isin(owners, train))
     started = time.perf_counter()
-    history = network.fit(x[rows], y[owners[rows]], batch_size=BATCH, epochs=epochs, shuffle=True, verbose=2)
+    history = network.fit(x[training_rows], y[owners[training_rows]], batch_size=BATCH, epochs=epochs, shuffle=True,
+                          verbose=2)
     train_seconds = time.perf_counter() - started
     rows = np.flatnonzero(np.isin(owners, test))
     probabilities = network.predict(x[rows], batch_size=64, verbose=0)
     return {"test": [int(i) for i in test], "predicted": clip_predictions(probabilities, owners[rows], test).tolist(),
             "trainable_params": int(sum(np.prod(w.shape) for w in network.trainable_weights)),
-            "presentations": int(epochs * len(np.flatnonzero(np.isin(owners, train)))),
+            "presentations": int(epochs * len(training_rows)),
             "train_seconds": round(train_seconds, 1), "final_loss": round(float(history.history["loss"][-1]), 4)}
 
 
@@ -155,6 +155,7 @@ def probe_frozen(name, weights, clips, labels, train, test):
         print(f"skipped: {error}", file=sys.stderr)
     train = [i for i in train if clips.paths[i] in embeddings]
     test = [i for i in test if clips.paths[i] in embeddings]
+
     def features(indices):
         return feature_matrix(embeddings, [clips.paths[i] for i in indices])
 
@@ -183,8 +184,7 @@ def main():
     train, test = split(clips, args.test_fraction)
     if not args.report_only:
         x, owners = patches(clips, args.out)
-        test = np.asarray([i for i in test if i in set(owners.tolist())])
-        train = np.asarray([i for i in train if i in set(owners.tolist())])
+        train, test = train[np.isin(train, owners)], test[np.isin(test, owners)]  # the clips that decoded
         done = {(r["model"], r["init"], r.get("seed"), r.get("epochs")) for r in runs}
 
         def record(row):

@@ -1,5 +1,6 @@
-"""SCRATCH.md and scratch.png (next to this file) from the runs of `scratch.py`: accuracies with bootstrap
-intervals over the test clips, paired differences, and a picture of every model's three ways to the task."""
+"""SCRATCH.md and scratch.png (in a given folder, by default next to this file) from the runs of `scratch.py`:
+accuracies with bootstrap intervals over the test clips, paired differences, and a picture of every model's
+three ways to the task (scratch, frozen `msd`, frozen random; runs of other frozen weight sets are not shown)."""
 
 import platform
 from pathlib import Path
